@@ -1,0 +1,293 @@
+"""Configuration: the defaults with the repo's `.github/tiered-review.yml` merged over them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from app.catalog import ModelEntry
+from app.errors import ConfigError
+
+
+class Difficulty(StrEnum):
+    """How much capability a chunk needs, lowest first."""
+
+    TRIVIAL = "trivial"
+    ROUTINE = "routine"
+    SUBSTANTIVE = "substantive"
+    ARCHITECTURAL = "architectural"
+
+    @property
+    def rank(self) -> int:
+        """Order of the labels: trivial 0 .. architectural 3."""
+        return _RANK[self]
+
+
+_RANK = {d: i for i, d in enumerate(Difficulty)}
+
+
+class Task(StrEnum):
+    """What a request asks the model to do."""
+
+    REVIEW = "review"
+    SUMMARY = "summary"
+    CROSS_CUTTING = "cross_cutting"
+
+
+class Mode(StrEnum):
+    """`normal`, or `deep` after a maintainer's `/review deep`."""
+
+    NORMAL = "normal"
+    DEEP = "deep"
+
+
+TIERS = ("small", "middle", "frontier", "long", "local")
+_MODEL_RE = re.compile(r"^[a-z]+:[^\s:]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TierConfig(_Strict):
+    """One tier: a `provider:model`, an alternate for outages, and a per-request input budget."""
+
+    model: str
+    alternate: str | None = None
+    max_input_tokens: int = Field(default=32000, gt=0)
+
+    @field_validator("model", "alternate")
+    @classmethod
+    def _model_form(cls, value: str | None) -> str | None:
+        if value is not None and not _MODEL_RE.match(value):
+            raise ValueError(f"{value!r} is not of the form 'provider:model'")
+        return value
+
+
+class Rule(_Strict):
+    """A routing rule: unset conditions match anything; the first matching rule wins."""
+
+    id: str = Field(min_length=1)
+    tier: Literal["small", "middle", "frontier", "long", "local"]
+    task: Task | None = None
+    difficulty: Difficulty | None = None
+    mode: Mode | None = None
+    private: bool | None = None
+
+
+class OutputEstimate(_Strict):
+    """Expected output tokens: base plus so many per 1,000 tokens of diff."""
+
+    base: int = Field(ge=0)
+    per_1k_input: int = Field(ge=0)
+
+
+class RequestsConfig(_Strict):
+    """How chunks are packed into requests."""
+
+    max_chunks: int = Field(gt=0)
+    chunk_max_tokens: int = Field(gt=0)
+    summary_max_tokens: int = Field(gt=0)
+    cross_cutting_max_tokens: int = Field(gt=0)
+    max_output_tokens: dict[Task, int]
+    output_estimate: dict[Task, OutputEstimate]
+
+
+class PathInstruction(_Strict):
+    """Extra reviewer guidance for files matching a glob."""
+
+    path: str
+    text: str
+
+
+class PathsConfig(_Strict):
+    """Path filters: excluded, private (local tier only) and per-path instructions."""
+
+    exclude: list[str] = []
+    private: list[str] = []
+    instructions: list[PathInstruction] = []
+
+
+class SkipConfig(_Strict):
+    """Pull requests the bot leaves alone."""
+
+    authors: list[str] = []
+    labels: list[str] = []
+    drafts: bool = True
+
+
+class BudgetConfig(_Strict):
+    """Spending caps, bound on worst-case cost."""
+
+    max_usd_per_pr: float | None = Field(default=None, ge=0)
+
+
+class PrWideConfig(_Strict):
+    """When one PR cuts across enough of the repository to earn a cross-cutting request."""
+
+    min_packages: int = Field(gt=1)
+    min_files: int = Field(gt=1)
+
+
+class DifficultyPatterns(_Strict):
+    """Regexes over changed lines."""
+
+    security_call: list[str]
+    concurrency_call: list[str]
+    ci_permissions: list[str]
+    version_line: list[str]
+    generated_marker: list[str]
+
+    @field_validator("*")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
+        return value
+
+
+class DifficultyGlobs(_Strict):
+    """Path globs per file kind and per skip reason."""
+
+    lockfile: list[str]
+    vendored: list[str]
+    generated: list[str]
+    minified: list[str]
+    docs: list[str]
+    tests: list[str]
+    ci: list[str]
+    migration: list[str]
+    public_api: list[str]
+    config: list[str]
+    new_package: list[str]
+
+
+class DifficultyConfig(_Strict):
+    """Static signals, their levels, globs and thresholds."""
+
+    small_change_lines: int = Field(ge=0)
+    large_change_lines: int = Field(gt=0)
+    max_file_changed_lines: int = Field(gt=0)
+    signals: dict[str, Difficulty]
+    globs: DifficultyGlobs
+    security_words: list[str]
+    code_extensions: list[str]
+    patterns: DifficultyPatterns
+
+
+class Config(_Strict):
+    """The whole effective configuration."""
+
+    as_of: dt.date | None = None
+    tiers: dict[str, TierConfig]
+    rules: list[Rule] = Field(min_length=1)
+    requests: RequestsConfig
+    paths: PathsConfig = PathsConfig()
+    instructions: str = ""
+    skip: SkipConfig = SkipConfig()
+    budget: BudgetConfig = BudgetConfig()
+    pr_wide: PrWideConfig
+    difficulty: DifficultyConfig
+    models: dict[str, ModelEntry] = {}
+
+    @field_validator("tiers")
+    @classmethod
+    def _known_tiers(cls, value: dict[str, TierConfig]) -> dict[str, TierConfig]:
+        unknown = sorted(set(value) - set(TIERS))
+        if unknown:
+            raise ValueError(f"unknown tier {unknown[0]!r}: tiers are {', '.join(TIERS)}")
+        missing = [t for t in TIERS if t != "local" and t not in value]
+        if missing:
+            raise ValueError(f"tier {missing[0]!r} must be configured")
+        return value
+
+
+# Keys a repository's config may not set: a PR could otherwise point requests at its own server.
+_FORBIDDEN_KEYS = frozenset({"base_url", "api_key", "api_base", "url", "endpoint", "key", "token"})
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge `override` over `base`: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in override.items():
+        old = out.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            out[key] = merge(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _forbidden_path(data: Any, path: str = "") -> str | None:
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            here = f"{path}.{key}" if path else str(key)
+            if str(key).lower() in _FORBIDDEN_KEYS:
+                return here
+            found = _forbidden_path(value, here)
+            if found:
+                return found
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found = _forbidden_path(value, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def parse_repo_config(text: str, source: str) -> dict[str, Any]:
+    """Parse the YAML text of a repo config into a mapping (validated later, after merging)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys")
+    forbidden = _forbidden_path(data)
+    if forbidden:
+        raise ConfigError(
+            f"{source}: {forbidden}: base URLs and keys cannot be set in repository config; "
+            "the operator sets them in the environment"
+        )
+    return data
+
+
+def build_config(defaults: Mapping[str, Any], repo: Mapping[str, Any], source: str) -> Config:
+    """Validate the repo config merged over the defaults, naming the first bad key."""
+    try:
+        return Config.model_validate(merge(defaults, repo))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"{source}: unknown key {where!r}") from exc
+        raise ConfigError(f"{source}: {where}: {err['msg']}") from exc
+
+
+def _optional(node: Any) -> Any:
+    """Drop `required` everywhere: a repo file sets only what it changes from the defaults."""
+    if isinstance(node, dict):
+        return {k: _optional(v) for k, v in node.items() if k != "required"}
+    if isinstance(node, list):
+        return [_optional(v) for v in node]
+    return node
+
+
+def config_json_schema() -> str:
+    """The JSON schema editors use for `.github/tiered-review.yml`, generated from `Config`."""
+    schema = _optional(Config.model_json_schema())
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "tiered-review repository configuration"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,231 @@
+"""Unified diffs parsed with unidiff into immutable files and hunks, with GitHub line anchors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from unidiff.errors import UnidiffParseError
+from unidiff.patch import Hunk as UnidiffHunk
+from unidiff.patch import PatchedFile, PatchSet
+
+from app.errors import DiffError
+
+
+class Side(StrEnum):
+    """GitHub's side of a diff line: LEFT for removed lines, RIGHT for added and context lines."""
+
+    LEFT = "LEFT"
+    RIGHT = "RIGHT"
+
+
+class FileStatus(StrEnum):
+    """What happened to a file."""
+
+    ADDED = "added"
+    DELETED = "deleted"
+    MODIFIED = "modified"
+    RENAMED = "renamed"
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """Where an inline comment can sit: GitHub's (path, line, side)."""
+
+    path: str
+    line: int
+    side: Side
+
+
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    """One `@@` hunk: its unified text and the changed lines' contents."""
+
+    index: int
+    text: str  # "@@ -a,b +c,d @@ ...\n" and its lines, each ending in "\n"
+    source_start: int
+    target_start: int
+    kinds: str  # one character per line: "+", "-", " " or "\\"
+    added_lines: tuple[str, ...]
+    removed_lines: tuple[str, ...]
+
+    def anchors(self, path: str) -> tuple[Anchor, ...]:
+        """Every reviewable line of the hunk as a GitHub anchor."""
+        out: list[Anchor] = []
+        old, new = self.source_start, self.target_start
+        for kind in self.kinds:
+            if kind == "+":
+                out.append(Anchor(path, new, Side.RIGHT))
+                new += 1
+            elif kind == "-":
+                out.append(Anchor(path, old, Side.LEFT))
+                old += 1
+            elif kind == " ":
+                out.append(Anchor(path, new, Side.RIGHT))
+                old += 1
+                new += 1
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class FileDiff:
+    """One file's change."""
+
+    path: str
+    old_path: str | None
+    status: FileStatus
+    is_binary: bool
+    header: str  # "diff --git ...\n--- ...\n+++ ...\n" as sent to models
+    hunks: tuple[Hunk, ...]
+    added: int
+    removed: int
+    undecodable: bool  # the diff bytes for this file were not UTF-8
+
+
+_QUOTED_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+_PREFIX = re.compile(r"^[ab]/")
+# Bytes that were not UTF-8 survive decoding as lone surrogates (errors="surrogateescape").
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def decode_diff(data: bytes) -> str:
+    """Decode diff bytes, keeping non-UTF-8 bytes as surrogates so their files can be skipped."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _unquote(path: str) -> str:
+    """Undo git's C-style quoting of non-ASCII paths (`"a/\\303\\251.txt"` -> `a/é.txt`)."""
+    if not (len(path) >= 2 and path[0] == '"' and path[-1] == '"'):
+        return path
+    body, out, i = path[1:-1], bytearray(), 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567" and i + 3 < len(body) + 1:
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            out.append(_QUOTED_ESCAPES.get(nxt, ord(nxt)))
+            i += 2
+            continue
+        out.extend(c.encode("utf-8", "surrogateescape"))
+        i += 1
+    return out.decode("utf-8", "surrogateescape")
+
+
+def _clean(path: str | None) -> str | None:
+    if path is None or path == "/dev/null":
+        return None
+    return _PREFIX.sub("", _unquote(path))
+
+
+def _status(patched: PatchedFile) -> FileStatus:
+    if patched.is_added_file:
+        return FileStatus.ADDED
+    if patched.is_removed_file:
+        return FileStatus.DELETED
+    if patched.is_rename:
+        return FileStatus.RENAMED
+    return FileStatus.MODIFIED
+
+
+def _hunk(index: int, hunk: UnidiffHunk) -> Hunk:
+    section = " " + hunk.section_header if hunk.section_header else ""
+    parts = [
+        f"@@ -{hunk.source_start},{hunk.source_length} "
+        f"+{hunk.target_start},{hunk.target_length} @@{section}\n"
+    ]
+    kinds: list[str] = []
+    added: list[str] = []
+    removed: list[str] = []
+    for line in hunk:
+        kind, value = line.line_type, line.value
+        kinds.append(kind)
+        if kind == "+":
+            added.append(value)
+        elif kind == "-":
+            removed.append(value)
+        parts.append(kind)
+        parts.append(value if value.endswith("\n") else value + "\n")
+    return Hunk(
+        index=index,
+        text="".join(parts),
+        source_start=hunk.source_start,
+        target_start=hunk.target_start,
+        kinds="".join(kinds),
+        added_lines=tuple(added),
+        removed_lines=tuple(removed),
+    )
+
+
+def _file(patched: PatchedFile) -> FileDiff:
+    source, target = _clean(patched.source_file), _clean(patched.target_file)
+    path = target or source or _unquote(patched.path)
+    status = _status(patched)
+    header = (
+        f"diff --git a/{source or path} b/{target or path}\n"
+        f"--- {'a/' + source if source else '/dev/null'}\n"
+        f"+++ {'b/' + target if target else '/dev/null'}\n"
+    )
+    hunks = tuple(_hunk(i, h) for i, h in enumerate(patched))
+    undecodable = _SURROGATE.search(path) is not None or any(
+        _SURROGATE.search(h.text) for h in hunks
+    )
+    return FileDiff(
+        path=path,
+        old_path=source if status is FileStatus.RENAMED else None,
+        status=status,
+        is_binary=bool(patched.is_binary_file),
+        header=header,
+        hunks=hunks,
+        added=patched.added,
+        removed=patched.removed,
+        undecodable=undecodable,
+    )
+
+
+def _locate(text: str) -> str:
+    """Find the first hunk whose line counts do not match its header, for the error message."""
+    header = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+    path, old_left, new_left, start = "?", 0, 0, 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if old_left > 0 or new_left > 0:
+            kind = line[:1]
+            if kind in (" ", ""):
+                old_left, new_left = old_left - 1, new_left - 1
+            elif kind == "-":
+                old_left -= 1
+            elif kind == "+":
+                new_left -= 1
+            elif kind != "\\":
+                return f"line {number} in {path}: hunk at line {start} ends early"
+            if old_left < 0 or new_left < 0:
+                return f"line {number} in {path}: hunk at line {start} is longer than its header"
+            continue
+        if line.startswith("+++ "):
+            path = _clean(line[4:].split("\t")[0]) or path
+        match = header.match(line)
+        if match:
+            old_left = int(match.group(1) or 1)
+            new_left = int(match.group(2) or 1)
+            start = number
+    if old_left > 0 or new_left > 0:
+        return f"end of input in {path}: hunk at line {start} is shorter than its header"
+    return "location unknown"
+
+
+def parse_diff(text: str) -> tuple[FileDiff, ...]:
+    """Parse a unified diff (git's or plain) into files, in the diff's order."""
+    try:
+        patch = PatchSet(text)
+    except UnidiffParseError as exc:
+        raise DiffError(f"malformed diff: {exc} ({_locate(text)})") from exc
+    if not len(patch) and text.strip():
+        first = text.lstrip().splitlines()[0][:60]
+        raise DiffError(
+            f"not a unified diff: no file headers ('diff --git' or '--- a/...') found; "
+            f"line 1 reads {first!r}"
+        )
+    return tuple(_file(p) for p in patch)

@@ -1,0 +1,30 @@
+"""The error tree: every failure the product reports to a user is one of these.
+
+TieredReviewError            a user-facing message; the CLI prints it and exits 2
+├── DiffError                the diff cannot be parsed (names where)
+├── ConfigError              a bad config key or value (names which)
+├── RoutingError             a tier names an unknown provider or model (lists the known ones)
+└── GitError                 a git command for a local diff failed
+"""
+
+from __future__ import annotations
+
+
+class TieredReviewError(Exception):
+    """Base of every error with a message meant for the user."""
+
+
+class DiffError(TieredReviewError):
+    """The unified diff is malformed."""
+
+
+class ConfigError(TieredReviewError):
+    """The configuration has an unknown key or a bad value."""
+
+
+class RoutingError(TieredReviewError):
+    """A route names a provider, model or tier that does not exist."""
+
+
+class GitError(TieredReviewError):
+    """A git command needed to build a local diff failed."""

@@ -1,0 +1,64 @@
+"""Packaged data at the edge: the model catalog, the default config and the prompts."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.catalog import Catalog, parse_catalog
+from app.config import Config, build_config, parse_repo_config
+from app.errors import ConfigError
+from app.packing import Prompts
+
+
+def _data(name: str) -> dict[str, Any]:
+    text = resources.files("app").joinpath("data", name).read_text("utf-8")
+    loaded: dict[str, Any] = yaml.safe_load(text)
+    return loaded
+
+
+def prompts_dir() -> Path:
+    """`app/prompts` in an installed wheel; the repository's `prompts/` in a checkout."""
+    packaged = Path(str(resources.files("app"))) / "prompts"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "prompts"
+
+
+def load_prompts() -> Prompts:
+    """The system prompts, byte for byte as shipped."""
+    folder = prompts_dir()
+    read = {
+        n: (folder / f"{n}.md").read_bytes().decode("utf-8")
+        for n in ("review", "summary", "cross_cutting")
+    }
+    return Prompts(
+        review=read["review"], summary=read["summary"], cross_cutting=read["cross_cutting"]
+    )
+
+
+def default_config_data() -> dict[str, Any]:
+    """The defaults as a mapping, before any repo config."""
+    return _data("defaults.yaml")
+
+
+def load_config(path: Path | None) -> Config:
+    """The defaults with the repo config at `path` (if any) merged over them."""
+    repo: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from exc
+        repo = parse_repo_config(text, source)
+    return build_config(default_config_data(), repo, source)
+
+
+def load_catalog(config: Config) -> Catalog:
+    """The packaged model catalog with the config's `models:` entries over it."""
+    return parse_catalog(_data("models.yaml"), config.models)
