@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -12,6 +11,7 @@ from app.config import Config, Difficulty
 from app.diff import Anchor, FileDiff, FileStatus, Hunk
 from app.difficulty import ChangeView, Classifier, FileKind, Label
 from app.globs import GlobSet, compile_globs
+from app.patterns import Patterns, compile_patterns
 from app.tokens import TokenCounter
 
 
@@ -50,6 +50,9 @@ class Chunk:
     instructions: tuple[str, ...]
     text: str  # the chunk as unified diff: file header then hunks
     tokens: int  # o200k tokens of `text`
+    header_tokens: int = 0
+    hunk_tokens: tuple[int, ...] = ()  # o200k tokens of each hunk's text
+    signatures: tuple[str, ...] = ()  # public definitions changed in the whole file
 
     @property
     def reviewable(self) -> bool:
@@ -84,7 +87,7 @@ class Chunker:
     private: GlobSet
     instructions: tuple[tuple[GlobSet, str], ...]
     skips: tuple[tuple[SkipReason, GlobSet], ...]  # path globs checked in this order
-    marker: re.Pattern[str]
+    marker: Patterns
 
     def chunks(self, files: Sequence[FileDiff]) -> tuple[Chunk, ...]:
         """All chunks of a diff, sorted by path then hunk."""
@@ -111,15 +114,20 @@ class Chunker:
                 Difficulty.TRIVIAL, (f"skipped: {skip}",), (), self.classifier.kind_of(file.path)
             )
 
-        def make(hunks: tuple[Hunk, ...], tokens: int, reason: SkipReason | None) -> Chunk:
+        def make(
+            hunks: tuple[Hunk, ...],
+            tokens: int,
+            reason: SkipReason | None,
+            per_hunk: tuple[int, ...] = (),
+        ) -> Chunk:
             text = file.header + "".join(h.text for h in hunks) if reason is None else ""
             return Chunk(
                 id=chunk_id(file.path, hunks[0].index if hunks else 0),
                 path=file.path,
                 file=file,
                 hunks=hunks,
-                lines_added=sum(h.kinds.count("+") for h in hunks) if hunks else file.added,
-                lines_deleted=sum(h.kinds.count("-") for h in hunks) if hunks else file.removed,
+                lines_added=sum(len(h.added_lines) for h in hunks) if hunks else file.added,
+                lines_deleted=sum(len(h.removed_lines) for h in hunks) if hunks else file.removed,
                 difficulty=label.difficulty,
                 reasons=label.reasons,
                 signals=label.signals,
@@ -129,28 +137,35 @@ class Chunker:
                 instructions=instructions,
                 text=text,
                 tokens=tokens,
+                header_tokens=header_tokens if reason is None else 0,
+                hunk_tokens=per_hunk,
+                signatures=label.signatures,
             )
 
+        header_tokens = 0
         if skip is not None:
             return [make(file.hunks, 0, skip)]
         count = self.counter.count
         header_tokens = count(file.header)
-        hunk_tokens = [count(h.text) for h in file.hunks]
         budget = self.config.requests.chunk_max_tokens
-        groups: list[tuple[list[Hunk], int]] = []
-        for hunk, tokens in zip(file.hunks, hunk_tokens, strict=True):
-            if groups and groups[-1][1] + tokens <= budget:
+        groups: list[tuple[list[Hunk], list[int]]] = []
+        used = 0  # tokens of the open group
+        for hunk in file.hunks:
+            tokens = count(hunk.text)
+            if groups and header_tokens + used + tokens <= budget:
                 groups[-1][0].append(hunk)
-                groups[-1] = (groups[-1][0], groups[-1][1] + tokens)
+                groups[-1][1].append(tokens)
+                used += tokens
             else:
-                groups.append(([hunk], header_tokens + tokens))
+                groups.append(([hunk], [tokens]))
+                used = tokens
         if not groups:
             return [make((), header_tokens, None)]
         return [
-            make(tuple(hunks), tokens, None)
-            if tokens - header_tokens <= self.max_hunk_tokens
+            make(tuple(hunks), header_tokens + sum(sizes), None, tuple(sizes))
+            if sum(sizes) <= self.max_hunk_tokens
             else make(tuple(hunks), 0, SkipReason.TOO_LARGE)
-            for hunks, tokens in groups
+            for hunks, sizes in groups
         ]
 
     def _skip_reason(self, file: FileDiff, private: bool) -> SkipReason | None:
@@ -177,7 +192,7 @@ class Chunker:
         if not file.hunks or file.hunks[0].source_start > 1 and file.hunks[0].target_start > 1:
             return False
         head = file.hunks[0].text.split("\n", _MARKER_LINES + 1)[1 : _MARKER_LINES + 1]
-        return any(self.marker.search(line) for line in head)
+        return self.marker.first("\n".join(head)) is not None
 
 
 def build_chunker(
@@ -204,9 +219,7 @@ def build_chunker(
             (SkipReason.GENERATED, compile_globs(g.generated)),
             (SkipReason.MINIFIED, compile_globs(g.minified)),
         ),
-        marker=re.compile(
-            "|".join(f"(?:{p})" for p in config.difficulty.patterns.generated_marker) or r"(?!)"
-        ),
+        marker=compile_patterns(config.difficulty.patterns.generated_marker),
     )
 
 

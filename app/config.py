@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.catalog import ModelEntry
 from app.errors import ConfigError
+from app.patterns import check_pattern
 
 
 class Difficulty(StrEnum):
@@ -149,10 +150,7 @@ class DifficultyPatterns(_Strict):
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
         for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
+            check_pattern(pattern)  # a PatternError is a ValueError: pydantic names the key
         return value
 
 

@@ -133,30 +133,22 @@ def _status(patched: PatchedFile) -> FileStatus:
 
 def _hunk(index: int, hunk: UnidiffHunk) -> Hunk:
     section = " " + hunk.section_header if hunk.section_header else ""
-    parts = [
+    head = (
         f"@@ -{hunk.source_start},{hunk.source_length} "
         f"+{hunk.target_start},{hunk.target_length} @@{section}\n"
-    ]
-    kinds: list[str] = []
-    added: list[str] = []
-    removed: list[str] = []
-    for line in hunk:
-        kind, value = line.line_type, line.value
-        kinds.append(kind)
-        if kind == "+":
-            added.append(value)
-        elif kind == "-":
-            removed.append(value)
-        parts.append(kind)
-        parts.append(value if value.endswith("\n") else value + "\n")
+    )
+    lines = list(hunk)
+    body = "".join([line.line_type + line.value for line in lines])
+    if body and not body.endswith("\n"):  # the last line of a file without a final newline
+        body += "\n"
     return Hunk(
         index=index,
-        text="".join(parts),
+        text=head + body,
         source_start=hunk.source_start,
         target_start=hunk.target_start,
-        kinds="".join(kinds),
-        added_lines=tuple(added),
-        removed_lines=tuple(removed),
+        kinds="".join([line.line_type for line in lines]),
+        added_lines=tuple([line.value for line in lines if line.line_type == "+"]),
+        removed_lines=tuple([line.value for line in lines if line.line_type == "-"]),
     )
 
 
@@ -180,8 +172,8 @@ def _file(patched: PatchedFile) -> FileDiff:
         is_binary=bool(patched.is_binary_file),
         header=header,
         hunks=hunks,
-        added=patched.added,
-        removed=patched.removed,
+        added=sum(len(h.added_lines) for h in hunks),
+        removed=sum(len(h.removed_lines) for h in hunks),
         undecodable=undecodable,
     )
 

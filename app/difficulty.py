@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -11,6 +11,7 @@ from app.config import Difficulty, DifficultyConfig
 from app.diff import FileStatus
 from app.errors import ConfigError
 from app.globs import GlobSet, compile_globs
+from app.patterns import Patterns, compile_patterns
 
 
 class FileKind(StrEnum):
@@ -34,6 +35,34 @@ class Label:
     reasons: tuple[str, ...]
     signals: tuple[str, ...]
     kind: FileKind
+    signatures: tuple[str, ...] = ()  # public definitions changed: "- old" / "+ new" lines
+
+
+@dataclass(frozen=True, slots=True)
+class Signatures:
+    """Public definitions on a change's removed and added lines."""
+
+    before: dict[str, str]
+    after: dict[str, str]
+
+    def changed(self) -> list[str]:
+        """Names defined on both sides with different lines."""
+        return sorted(
+            n for n in self.before.keys() & self.after.keys() if self.before[n] != self.after[n]
+        )
+
+    def removed(self) -> list[str]:
+        """Names defined only on the removed side."""
+        return sorted(self.before.keys() - self.after.keys())
+
+    def lines(self) -> tuple[str, ...]:
+        """The definitions that differ between the sides, as "- old" and "+ new" lines."""
+        old = set(self.before.values())
+        new = set(self.after.values())
+        return tuple(
+            [f"- {line}" for line in sorted(old - new)]
+            + [f"+ {line}" for line in sorted(new - old)]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,40 +97,36 @@ for _exts, _markers in (
         _COMMENT_MARKERS[_ext] = _markers
 _NAMED_COMMENTS = {"dockerfile": ("#",), "makefile": ("#",)}
 
-# Definitions whose signature matters: (extension set, regex with the name in group "name",
-# whether the match is public). Python names are public unless _private (dunders are public).
-_DEFS: tuple[tuple[frozenset[str], re.Pattern[str]], ...] = (
-    (frozenset({"py", "pyi"}), re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+(?P<name>\w+)")),
+# Definitions whose signature matters, per extension, in RE2 syntax with the name in group
+# "name". Python names are public unless _private (dunders are public); the other patterns only
+# match exported or public definitions.
+_DEF_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"py", "pyi"}), r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(?P<name>\w+)"),
     (
         frozenset({"js", "jsx", "mjs", "cjs", "ts", "tsx"}),
-        re.compile(
-            r"^\s*export\s+(?:default\s+)?(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?"
-            r"(?:function\*?|class|const|let|var|interface|type|enum)\s+(?P<name>\w+)"
-        ),
+        r"^[ \t]*export[ \t]+(?:default[ \t]+)?(?:declare[ \t]+)?(?:abstract[ \t]+)?"
+        r"(?:async[ \t]+)?(?:function\*?|class|const|let|var|interface|type|enum)[ \t]+"
+        r"(?P<name>\w+)",
     ),
     (
         frozenset({"go"}),
-        re.compile(
-            r"^func\s+(?:\([^)]*\)\s*)?(?P<name>[A-Z]\w*)\s*[\[(]"
-            r"|^type\s+(?P<tname>[A-Z]\w*)\s"
-        ),
+        r"^(?:func[ \t]+(?:\([^)]*\)[ \t]*)?|type[ \t]+)(?P<name>[A-Z]\w*)[ \t]*[\[( ]",
     ),
     (
         frozenset({"rs"}),
-        re.compile(
-            r"^\s*pub(?:\([^)]*\))?\s+(?:async\s+)?(?:unsafe\s+)?"
-            r"(?:fn|struct|enum|trait|type|const|mod)\s+(?P<name>\w+)"
-        ),
+        r"^[ \t]*pub(?:\([^)]*\))?[ \t]+(?:async[ \t]+)?(?:unsafe[ \t]+)?"
+        r"(?:fn|struct|enum|trait|type|const|mod)[ \t]+(?P<name>\w+)",
     ),
     (
         frozenset({"java", "kt", "kts", "cs", "scala", "php"}),
-        re.compile(
-            r"^\s*public\s+(?:[\w<>\[\],?.\s]+\s+)?(?:function\s+)?(?P<name>\w+)\s*[({<]"
-            r"|^\s*public\s+(?:\w+\s+)*(?:class|interface|enum|record)\s+(?P<tname>\w+)"
-        ),
+        r"^[ \t]*public[ \t]+(?:[\w<>\[\],?.]+[ \t]+)*(?:function[ \t]+|class[ \t]+|"
+        r"interface[ \t]+|enum[ \t]+|record[ \t]+)?(?P<name>\w+)[ \t]*[({<]",
     ),
-    (frozenset({"rb"}), re.compile(r"^\s*def\s+(?:self\.)?(?P<name>[a-z]\w*[?!]?)")),
+    (frozenset({"rb"}), r"^[ \t]*def[ \t]+(?:self\.)?(?P<name>[a-z]\w*[?!]?)"),
 )
+_DEFS: dict[str, Patterns] = {
+    ext: compile_patterns([pattern]) for exts, pattern in _DEF_PATTERNS for ext in exts
+}
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -130,10 +155,10 @@ class Classifier:
     new_package: GlobSet
     security_words: frozenset[str]
     code_extensions: frozenset[str]
-    security_call: re.Pattern[str]
-    concurrency_call: re.Pattern[str]
-    ci_permissions: re.Pattern[str]
-    version_line: re.Pattern[str]
+    security_call: Patterns
+    concurrency_call: Patterns
+    ci_permissions: Patterns
+    version_line: Patterns
 
     def kind_of(self, path: str) -> FileKind:
         """The file's kind from the kind globs (first match), else code by extension."""
@@ -145,7 +170,8 @@ class Classifier:
     def classify(self, change: ChangeView) -> Label:
         """Label one chunk with the signals that fired."""
         kind = self.kind_of(change.path)
-        fired = self._trivial_content(change) or self._signals(change, kind)
+        sigs = _signatures(change) if kind is FileKind.CODE else Signatures({}, {})
+        fired = self._trivial_content(change) or self._signals(change, kind, sigs)
         levels = self.config.signals
         ranked = sorted(fired, key=lambda item: (-levels[item[0]].rank, item[0]))
         top = levels[ranked[0][0]]
@@ -154,6 +180,7 @@ class Classifier:
             reasons=tuple(f"{sid}: {text}" for sid, text in ranked),
             signals=tuple(sid for sid, _ in ranked),
             kind=kind,
+            signatures=sigs.lines(),
         )
 
     def _trivial_content(self, change: ChangeView) -> list[tuple[str, str]]:
@@ -163,8 +190,9 @@ class Classifier:
             if change.added or change.removed:
                 return [("content.whitespace_only", "only blank lines change")]
             return []
-        squash = [["".join(line.split()) for line in side] for side in (removed, added)]
-        if squash[0] == squash[1]:
+        if len(added) == len(removed) and [_squash(x) for x in removed] == [
+            _squash(x) for x in added
+        ]:
             return [("content.whitespace_only", "only whitespace changes")]
         markers = _COMMENT_MARKERS.get(_extension(change.path)) or _NAMED_COMMENTS.get(
             change.path.rsplit("/", 1)[-1].lower()
@@ -174,12 +202,14 @@ class Classifier:
         if (
             change.status is FileStatus.MODIFIED
             and len(added) == len(removed)
-            and all(self.version_line.search(line) for line in added + removed)
+            and self.version_line.each_line(added + removed)
         ):
             return [("content.version_bump", "only version strings change")]
         return []
 
-    def _signals(self, change: ChangeView, kind: FileKind) -> list[tuple[str, str]]:
+    def _signals(
+        self, change: ChangeView, kind: FileKind, sigs: Signatures
+    ) -> list[tuple[str, str]]:
         path = change.path
         if kind is FileKind.DOCS:
             return [("path.docs", "documentation file")]
@@ -195,7 +225,7 @@ class Classifier:
             fired.append(("path.public_api", "public API surface (schema, stubs or IDL)"))
         elif kind is FileKind.CI:
             fired.append(("path.ci", "CI configuration"))
-            hit = _first_hit(self.ci_permissions, change.added, change.removed)
+            hit = self.ci_permissions.first("".join(change.added) + "".join(change.removed))
             if hit:
                 fired.append(("content.ci_permissions", f"CI permissions or secrets: {hit}"))
         elif kind is FileKind.CONFIG:
@@ -205,26 +235,30 @@ class Classifier:
         if change.status is FileStatus.ADDED and self.new_package.match(path):
             fired.append(("file.new_package", "adds a new package"))
         if kind is FileKind.CODE:
-            fired.extend(self._code_signals(change))
+            fired.extend(self._code_signals(change, sigs))
         return fired
 
-    def _code_signals(self, change: ChangeView) -> list[tuple[str, str]]:
+    def _code_signals(self, change: ChangeView, sigs: Signatures) -> list[tuple[str, str]]:
         fired: list[tuple[str, str]] = []
         ext = _extension(change.path)
         markers = _COMMENT_MARKERS.get(ext, ())
-        added = [ln for ln in change.added if not (markers and ln.lstrip().startswith(markers))]
-        removed = [ln for ln in change.removed if not (markers and ln.lstrip().startswith(markers))]
-        hit = _first_hit(self.security_call, added, removed)
+        added = "".join(
+            ln for ln in change.added if not (markers and ln.lstrip().startswith(markers))
+        )
+        removed = "".join(
+            ln for ln in change.removed if not (markers and ln.lstrip().startswith(markers))
+        )
+        both = added + "\n" + removed
+        hit = self.security_call.first(both)
         if hit:
             fired.append(("content.security_call", f"security-sensitive call: {hit}"))
-        hit = _first_hit(self.concurrency_call, added, removed)
+        hit = self.concurrency_call.first(both)
         if hit:
             fired.append(("content.concurrency_call", f"concurrency primitive: {hit}"))
-        before, after = _definitions(ext, removed), _definitions(ext, added)
-        changed = sorted(n for n in before.keys() & after.keys() if before[n] != after[n])
+        changed = sigs.changed()
         if changed:
             fired.append(("content.signature_change", f"public signature changes: {changed[0]}"))
-        gone = sorted(before.keys() - after.keys())
+        gone = sigs.removed()
         if gone:
             fired.append(("content.removed_public_name", f"removes public name {gone[0]}"))
         if change.status is FileStatus.ADDED:
@@ -240,38 +274,27 @@ class Classifier:
         return fired
 
 
-def _first_hit(pattern: re.Pattern[str], *sides: Iterable[str]) -> str | None:
-    for side in sides:
-        for line in side:
-            match = pattern.search(line)
-            if match:
-                return match.group(0).strip()[:40]
-    return None
+def _squash(line: str) -> str:
+    return "".join(line.split())
 
 
-def _definitions(ext: str, lines: Iterable[str]) -> dict[str, str]:
-    """Public definitions on changed lines: name -> the line, whitespace-normalised."""
-    found: dict[str, str] = {}
-    for exts, pattern in _DEFS:
-        if ext not in exts:
-            continue
-        for line in lines:
-            match = pattern.match(line)
-            if match:
-                groups = match.groupdict()
-                name = groups.get("name") or groups.get("tname")
-                if name and _public(ext, name):
-                    found[name] = " ".join(line.split())
-    return found
+def _definitions(ext: str, text: str) -> dict[str, str]:
+    """Public definitions in changed lines: name -> the line, whitespace-normalised."""
+    pattern = _DEFS.get(ext)
+    if pattern is None or not text:
+        return {}
+    return {
+        name: " ".join(line.split())
+        for name, line in pattern.named(text, "name")
+        if _public(ext, name)
+    }
 
 
-def public_definitions(path: str, lines: Iterable[str]) -> list[str]:
-    """The public definitions (def, class, exported function ...) among changed lines."""
-    return sorted(_definitions(_extension(path), lines).values())
-
-
-def _combine(patterns: Sequence[str], flags: int = 0) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!)", flags)
+def _signatures(change: ChangeView) -> Signatures:
+    ext = _extension(change.path)
+    return Signatures(
+        _definitions(ext, "".join(change.removed)), _definitions(ext, "".join(change.added))
+    )
 
 
 def build_classifier(config: DifficultyConfig) -> Classifier:
@@ -295,10 +318,10 @@ def build_classifier(config: DifficultyConfig) -> Classifier:
         new_package=compile_globs(g.new_package),
         security_words=frozenset(w.lower() for w in config.security_words),
         code_extensions=frozenset(e.lower() for e in config.code_extensions),
-        security_call=_combine(p.security_call),
-        concurrency_call=_combine(p.concurrency_call),
-        ci_permissions=_combine(p.ci_permissions),
-        version_line=_combine(p.version_line),
+        security_call=compile_patterns(p.security_call),
+        concurrency_call=compile_patterns(p.concurrency_call),
+        ci_permissions=compile_patterns(p.ci_permissions),
+        version_line=compile_patterns(p.version_line),
     )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.catalog import ModelSpec
 from app.chunks import Chunk
 from app.config import Config, Task
-from app.difficulty import FileKind, public_definitions
+from app.difficulty import FileKind
 from app.routing import Route
 from app.tokens import model_tokens_max
 
@@ -90,6 +90,14 @@ class Packer:
     prompts: Prompts
     pr: PullRequestInfo
     count: Callable[[str], int]
+    # Counts of the texts every request repeats (prompts, PR header), for this plan only.
+    _known: dict[str, int] = field(default_factory=dict)
+
+    def count_once(self, text: str) -> int:
+        """The count of a text that many requests share, counted once per plan."""
+        if text not in self._known:
+            self._known[text] = self.count(text)
+        return self._known[text]
 
     def header(self, with_body: bool) -> str:
         """The PR metadata that opens every tail."""
@@ -119,8 +127,8 @@ class Packer:
     ) -> Request:
         system = self.prompts.for_task(task)
         instructions = self.instructions_block()
-        prefix = self.count(system)
-        cached = prefix + (self.count(instructions) if instructions else 0)
+        prefix = self.count_once(system)
+        cached = prefix + (self.count_once(instructions) if instructions else 0)
         est = self.config.requests.output_estimate[task]
         max_out = min(self.config.requests.max_output_tokens[task], route.model.max_output)
         return Request(
@@ -143,7 +151,7 @@ class Packer:
     def review_pieces(self, chunks: Sequence[Chunk]) -> list[tuple[str, int]]:
         """The tail of a review request: PR header, then each chunk with its path instructions."""
         head = self.header(with_body=True)
-        pieces = [(head, self.count(head))]
+        pieces = [(head, self.count_once(head))]
         for chunk in chunks:
             if chunk.instructions:
                 note = f"### Instructions for {chunk.path}\n" + "\n".join(chunk.instructions) + "\n"
@@ -169,7 +177,7 @@ class Packer:
         """Greedy, in path order: a request takes chunks while under the tier's input budget."""
         budget = self.config.tiers[route.tier].max_input_tokens
         limit = self.config.requests.max_chunks
-        base = self.count(self.prompts.review) + self.count(self.header(with_body=True))
+        base = self.count_once(self.prompts.review) + self.count_once(self.header(with_body=True))
         groups: list[list[Chunk]] = []
         used = 0
         for chunk in chunks:
@@ -206,8 +214,13 @@ class Packer:
         notes: tuple[str, ...] = ()
         diff_tokens = 0
         for chunk in ranked:
-            text = chunk.file.header + "".join(_trim(h.text) for h in chunk.hunks)
-            tokens = self.count(text)
+            trimmed = [_trim(h.text) for h in chunk.hunks]
+            text = chunk.file.header + "".join(trimmed)
+            # untrimmed hunks keep their counts; only the cut ones are counted again
+            tokens = chunk.header_tokens + sum(
+                size if cut is hunk.text else self.count(cut)
+                for hunk, cut, size in zip(chunk.hunks, trimmed, chunk.hunk_tokens, strict=True)
+            )
             if used + tokens > budget:
                 notes = (f"summary trimmed to {budget} tokens: some hunks left out",)
                 continue
@@ -215,7 +228,8 @@ class Packer:
             covered.append(chunk.id)
             used += tokens
             diff_tokens += tokens
-        ids = tuple(sorted(covered, key=lambda i: [c.id for c in visible].index(i)))
+        order = {c.id: i for i, c in enumerate(visible)}
+        ids = tuple(sorted(covered, key=order.__getitem__))
         return self._make("summary", Task.SUMMARY, route, ids, pieces, diff_tokens, notes)
 
     def cross_cutting(self, route: Route, chunks: Sequence[Chunk], why: str) -> Request:
@@ -223,15 +237,7 @@ class Packer:
         visible = [c for c in chunks if not c.private and c.reviewable]
         head = self.header(with_body=True)
         files = _file_list([c for c in chunks if not c.private])
-        sigs = [
-            f"{c.path}: {side} {line}"
-            for c in visible
-            for side, lines in (
-                ("-", [ln for h in c.hunks for ln in h.removed_lines]),
-                ("+", [ln for h in c.hunks for ln in h.added_lines]),
-            )
-            for line in public_definitions(c.path, lines)
-        ]
+        sigs = [f"{c.path}: {line}" for c in visible for line in c.signatures]
         sig_text = "## Changed signatures\n" + ("\n".join(sorted(set(sigs))) or "(none)") + "\n"
         pieces = [(t, self.count(t)) for t in (head, files, sig_text, "## Hunks\n")]
         budget = self.config.requests.cross_cutting_max_tokens
@@ -260,13 +266,15 @@ class Packer:
 
 def _file_list(chunks: Sequence[Chunk]) -> str:
     lines: list[str] = []
-    seen: set[str] = set()
+    totals: dict[str, list[int]] = {}
     for chunk in chunks:
-        if chunk.path in seen:
+        counts = totals.setdefault(chunk.path, [0, 0])
+        counts[0] += chunk.lines_added
+        counts[1] += chunk.lines_deleted
+    for chunk in chunks:
+        if chunk.path not in totals:
             continue
-        seen.add(chunk.path)
-        added = sum(c.lines_added for c in chunks if c.path == chunk.path)
-        deleted = sum(c.lines_deleted for c in chunks if c.path == chunk.path)
+        added, deleted = totals.pop(chunk.path)
         state = f"skipped: {chunk.skipped}" if chunk.skipped else chunk.difficulty.value
         lines.append(f"- {chunk.path} ({chunk.file.status}, +{added} -{deleted}, {state})")
     return "## Files\n" + "\n".join(lines) + "\n"

@@ -1,0 +1,141 @@
+"""Planner overhead against the physical floor: parsing the diff plus one o200k pass over it.
+
+    python bench/plan_overhead.py DIFF            # time a diff as it is
+    python bench/plan_overhead.py --lines 10000   # the example diff, repeated under new paths
+    python bench/plan_overhead.py --lines 50000 --memory   # also peak memory of one plan
+
+Prints the medians and, last, `ratio=R` (full plan / floor; goal <= 1.5 at 10,000 lines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED_TIKTOKEN = ROOT.parent / "shared" / "tiktoken"
+if not os.environ.get("TIKTOKEN_CACHE_DIR") and SHARED_TIKTOKEN.is_dir():
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED_TIKTOKEN)
+
+import tiktoken  # noqa: E402
+import unidiff  # noqa: E402
+
+from app.config import Mode  # noqa: E402
+from app.plan import PlanInputs, build_plan  # noqa: E402
+from app.resources import load_catalog, load_config, load_prompts  # noqa: E402
+from app.tokens import load_counter  # noqa: E402
+
+_HEADER = re.compile(r"^(diff --git a/|--- a/|\+\+\+ b/)(\S+)", re.M)
+
+
+def synthetic(lines: int) -> str:
+    """The example diff repeated under `copyN/` paths until it has at least `lines` lines."""
+    base = (ROOT / "examples" / "pr.diff").read_text()
+    per = base.count("\n")
+    parts = []
+    for i in range(-(-lines // per)):
+        parts.append(_HEADER.sub(lambda m, i=i: f"{m.group(1)}copy{i}/{m.group(2)}", base))
+        parts[-1] = (
+            parts[-1].replace(" b/", f" b/copy{i}/").replace(f" b/copy{i}/copy{i}/", f" b/copy{i}/")
+        )
+    return "".join(parts)
+
+
+def median_ms(fn: object, repeat: int) -> float:
+    assert callable(fn)
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("diff", nargs="?", type=Path)
+    parser.add_argument("--lines", type=int, default=10000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--memory", action="store_true", help="peak RSS of one plan (child)")
+    args = parser.parse_args()
+    if args.memory:
+        text = args.diff.read_text() if args.diff else synthetic(args.lines)
+        child = subprocess.run(
+            [sys.executable, __file__, "--child-memory"],
+            input=text.encode(),
+            check=True,
+            capture_output=True,
+        )
+        sys.stdout.write(child.stdout.decode())
+        return
+    text = args.diff.read_text() if args.diff else synthetic(args.lines)
+    counter, warning = load_counter()
+    if warning:
+        raise SystemExit(warning)
+    encoding = tiktoken.get_encoding("o200k_base")
+    config = load_config(None)
+    inputs = PlanInputs(
+        config, load_catalog(config), load_prompts(), counter, dt.date.today(), Mode.NORMAL
+    )
+
+    def floor() -> None:
+        unidiff.PatchSet(text)
+        encoding.encode_ordinary(text)
+
+    def plan() -> None:
+        build_plan(text, inputs)
+
+    for _ in range(3):  # warm-up
+        floor()
+        plan()
+    floor_ms = median_ms(floor, args.repeat)
+    plan_ms = median_ms(plan, args.repeat)
+    result = build_plan(text, inputs)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
+    print(
+        f"diff: {text.count(chr(10))} lines, {len(text.encode())} bytes, "
+        f"{len(result.chunks)} chunks, {len(result.requests)} requests"
+    )
+    print(f"floor_ms={floor_ms:.1f} (unidiff.PatchSet + one o200k encode_ordinary pass)")
+    print(f"plan_ms={plan_ms:.1f} (build_plan: parse, chunk, label, route, pack, price)")
+    print(f"ratio={plan_ms / floor_ms:.2f}")
+
+
+def child_memory() -> None:
+    text = sys.stdin.read()
+    counter, _ = load_counter()
+    config = load_config(None)
+    inputs = PlanInputs(
+        config, load_catalog(config), load_prompts(), counter, dt.date.today(), Mode.NORMAL
+    )
+    counter.count("warm up the encoder")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    plan = build_plan(text, inputs)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"diff: {text.count(chr(10))} lines, {len(plan.chunks)} chunks, "
+        f"{len(plan.requests)} requests"
+    )
+    print(f"peak_rss_mb={peak:.0f} (process, tokenizer loaded: {before:.0f} before the plan)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--child-memory"]:
+        child_memory()
+    else:
+        main()

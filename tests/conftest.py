@@ -1,0 +1,107 @@
+"""Shared test setup: the shared folder, tiktoken's offline files, and plan inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.config import Mode, build_config, merge
+from app.packing import PullRequestInfo
+from app.plan import PlanInputs
+from app.resources import default_config_data, load_catalog, load_prompts
+from app.tokens import TokenCounter, load_counter
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+EXAMPLE_DIFF = ROOT / "examples" / "pr.diff"
+TODAY = dt.date(2026, 11, 27)
+
+if not os.environ.get("TIKTOKEN_CACHE_DIR") and (SHARED / "tiktoken").is_dir():
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED / "tiktoken")
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a prerequisite is missing, except in CI, where nothing may skip."""
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The read-only shared folder beside the clone."""
+    need(SHARED.is_dir(), "../shared (fixtures, tiktoken files) is not beside this clone")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def counter() -> TokenCounter:
+    """tiktoken's o200k counter, from offline BPE files."""
+    need(
+        bool(os.environ.get("TIKTOKEN_CACHE_DIR")),
+        "TIKTOKEN_CACHE_DIR is unset and ../shared/tiktoken is missing: no offline BPE files",
+    )
+    loaded, warning = load_counter()
+    need(warning is None, f"tiktoken could not load: {warning}")
+    return loaded
+
+
+InputsFactory = Callable[..., PlanInputs]
+
+
+@pytest.fixture
+def make_inputs(counter: TokenCounter) -> InputsFactory:
+    """Plan inputs from the defaults with `overrides` merged over them, as a repo config would."""
+
+    def make(
+        overrides: Mapping[str, Any] | None = None,
+        mode: Mode = Mode.NORMAL,
+        title: str = "",
+        today: dt.date = TODAY,
+    ) -> PlanInputs:
+        config = build_config(default_config_data(), merge({}, overrides or {}), "test")
+        return PlanInputs(
+            config=config,
+            catalog=load_catalog(config),
+            prompts=load_prompts(),
+            counter=counter,
+            today=today,
+            mode=mode,
+            pr=PullRequestInfo(title=title),
+        )
+
+    return make
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` with a fixed identity and no user or system config."""
+    env = {
+        **os.environ,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, check=True, timeout=60
+    )
+    return done.stdout.decode("utf-8", "surrogateescape")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """An empty git repository on branch main."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    return path

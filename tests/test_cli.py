@@ -1,0 +1,149 @@
+"""The real `tiered-review` entry point, run as a user would: exit codes, output and errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config import config_json_schema
+from tests.conftest import EXAMPLE_DIFF, ROOT, git
+
+
+def run(
+    *args: str, cwd: Path = ROOT, stdin: bytes = b"", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a child process, the way the console script does."""
+    done = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        check=False,
+    )
+    return subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
+    )
+
+
+def test_plan_json_on_the_example(counter: object) -> None:
+    done = run("plan", "--diff", str(EXAMPLE_DIFF), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["schema"] == "tiered-review/plan@1"
+    assert set(plan["totals"]) >= {
+        "est_cost_usd",
+        "worst_case_usd",
+        "all_frontier_usd",
+        "all_middle_usd",
+        "plan_ms",
+    }
+    request_keys = {
+        "id",
+        "task",
+        "tier",
+        "provider",
+        "model",
+        "rule",
+        "chunk_ids",
+        "input_tokens",
+        "tokens_exact",
+        "prefix_tokens",
+        "prefix_fingerprint",
+        "cacheable",
+        "est_output_tokens",
+        "est_cost_usd",
+        "worst_case_usd",
+    }
+    assert all(request_keys <= set(r) for r in plan["requests"])
+    chunk_keys = {"id", "path", "lines_added", "lines_deleted", "difficulty", "reasons", "skipped"}
+    assert all(chunk_keys <= set(c) for c in plan["chunks"])
+
+
+def test_plan_table_explains(counter: object) -> None:
+    done = run("plan", "--diff", "-", "--explain", stdin=EXAMPLE_DIFF.read_bytes())
+    assert done.returncode == 0, done.stderr
+    assert "rule architectural-frontier" in done.stdout
+    assert "% saved" in done.stdout
+
+
+def test_malformed_diff_exits_2_with_one_line() -> None:
+    done = run("plan", "--diff", "-", stdin=b"--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "malformed diff" in done.stderr and "line 3" in done.stderr
+
+
+def test_empty_diff_is_an_empty_plan(counter: object) -> None:
+    done = run("plan", "--diff", "-", "--format", "json", stdin=b"")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["chunks"] == [] and plan["requests"] == []
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("tiers:\n  small:\n    modle: x\n", "unknown key 'tiers.small.modle'"),
+        ("budget:\n  max_usd_per_pr: -1\n", "budget.max_usd_per_pr"),
+        ("tiers:\n  small:\n    base_url: http://127.0.0.1:1\n", "tiers.small.base_url"),
+        ("tiers:\n  small: {model: 'anthropic:claude-9'}\n", "known models are"),
+        ("tiers:\n  small: {model: 'acme:m1'}\n", "known providers are"),
+        ("rules: [{id: x, tier: huge}]\n", "rules.0.tier"),
+        (": : :\n", "not valid YAML"),
+    ],
+)
+def test_bad_config_exits_2_naming_it(tmp_path: Path, config: str, expected: str) -> None:
+    path = tmp_path / "tiered-review.yml"
+    path.write_text(config)
+    done = run("plan", "--diff", str(EXAMPLE_DIFF), "--config", str(path))
+    assert done.returncode == 2, done.stdout
+    assert expected in done.stderr and "Traceback" not in done.stderr
+
+
+def test_plan_without_diff_uses_the_merge_base(repo: Path, counter: object) -> None:
+    (repo / "README.md").write_text("hello\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "auth.py").write_text("def login(user, password):\n    return check(password)\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "feature")
+    (repo / "notes.md").write_text("uncommitted\n")
+    git(repo, "add", "notes.md")
+    committed = json.loads(run("plan", "--format", "json", cwd=repo).stdout)
+    assert [c["path"] for c in committed["chunks"]] == ["auth.py"]
+    assert committed["chunks"][0]["difficulty"] == "architectural"
+    both = json.loads(run("plan", "--format", "json", "--worktree", cwd=repo).stdout)
+    assert [c["path"] for c in both["chunks"]] == ["auth.py", "notes.md"]
+    based = run("plan", "--base", "nope", cwd=repo)
+    assert based.returncode == 2 and "git merge-base" in based.stderr
+
+
+def test_tokenizer_fallback_warns_and_does_not_crash(tmp_path: Path) -> None:
+    # An empty tiktoken cache and a closed loopback proxy: tiktoken cannot load its BPE files.
+    env = {
+        "TIKTOKEN_CACHE_DIR": str(tmp_path),
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+    }
+    done = run("plan", "--diff", str(EXAMPLE_DIFF), "--format", "json", env=env)
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert "tokenizer_fallback" in {w["code"] for w in plan["warnings"]}
+    assert plan["requests"] and not any(r["tokens_exact"] for r in plan["requests"])
+
+
+def test_committed_json_schema_is_current() -> None:
+    committed = (ROOT / "schema" / "tiered-review.schema.json").read_text()
+    assert committed == config_json_schema(), (
+        "schema/tiered-review.schema.json is stale: run "
+        "`tiered-review config-schema > schema/tiered-review.schema.json`"
+    )
