@@ -65,6 +65,18 @@ class Signatures:
         )
 
 
+_VERSION_BUMP_LINES = 20  # a version bump touches a few lines; more is a real change
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A change's added and removed lines, joined once per classification."""
+
+    added: str
+    removed: str
+    both: bytes  # added then removed, UTF-8, for the RE2 patterns that look at either side
+
+
 @dataclass(frozen=True, slots=True)
 class ChangeView:
     """The parts of a chunk the classifier reads."""
@@ -97,9 +109,10 @@ for _exts, _markers in (
         _COMMENT_MARKERS[_ext] = _markers
 _NAMED_COMMENTS = {"dockerfile": ("#",), "makefile": ("#",)}
 
-# Definitions whose signature matters, per extension, in RE2 syntax with the name in group
-# "name". Python names are public unless _private (dunders are public); the other patterns only
-# match exported or public definitions.
+# Definitions whose signature matters, per extension, with the name in group "name". They are
+# anchored at a line start, so Python's re runs them fast, and they are code, not config. Python
+# names are public unless _private (dunders are public); the other patterns only match exported
+# or public definitions.
 _DEF_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
     (frozenset({"py", "pyi"}), r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(?P<name>\w+)"),
     (
@@ -124,8 +137,8 @@ _DEF_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
     ),
     (frozenset({"rb"}), r"^[ \t]*def[ \t]+(?:self\.)?(?P<name>[a-z]\w*[?!]?)"),
 )
-_DEFS: dict[str, Patterns] = {
-    ext: compile_patterns([pattern]) for exts, pattern in _DEF_PATTERNS for ext in exts
+_DEFS: dict[str, re.Pattern[str]] = {
+    ext: re.compile(pattern, re.M) for exts, pattern in _DEF_PATTERNS for ext in exts
 }
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
@@ -170,8 +183,11 @@ class Classifier:
     def classify(self, change: ChangeView) -> Label:
         """Label one chunk with the signals that fired."""
         kind = self.kind_of(change.path)
-        sigs = _signatures(change) if kind is FileKind.CODE else Signatures({}, {})
-        fired = self._trivial_content(change) or self._signals(change, kind, sigs)
+        added, removed = "".join(change.added), "".join(change.removed)
+        both = (added + "\n" + removed).encode("utf-8", "surrogateescape")
+        text = _Text(added, removed, both)
+        sigs = _signatures(change.path, text) if kind is FileKind.CODE else Signatures({}, {})
+        fired = self._trivial_content(change, text) or self._signals(change, kind, sigs, text)
         levels = self.config.signals
         ranked = sorted(fired, key=lambda item: (-levels[item[0]].rank, item[0]))
         top = levels[ranked[0][0]]
@@ -183,32 +199,26 @@ class Classifier:
             signatures=sigs.lines(),
         )
 
-    def _trivial_content(self, change: ChangeView) -> list[tuple[str, str]]:
-        added = [line for line in change.added if line.strip()]
-        removed = [line for line in change.removed if line.strip()]
-        if not added and not removed:
+    def _trivial_content(self, change: ChangeView, text: _Text) -> list[tuple[str, str]]:
+        if not text.added.strip() and not text.removed.strip():
             if change.added or change.removed:
                 return [("content.whitespace_only", "only blank lines change")]
             return []
-        if len(added) == len(removed) and [_squash(x) for x in removed] == [
-            _squash(x) for x in added
-        ]:
+        if _same_but_whitespace(text.added, text.removed):
             return [("content.whitespace_only", "only whitespace changes")]
-        markers = _COMMENT_MARKERS.get(_extension(change.path)) or _NAMED_COMMENTS.get(
-            change.path.rsplit("/", 1)[-1].lower()
-        )
-        if markers and all(line.lstrip().startswith(markers) for line in added + removed):
+        markers = _comment_markers(change.path)
+        lines = [*change.added, *change.removed]
+        if markers and all(not ln.strip() or ln.lstrip().startswith(markers) for ln in lines):
             return [("content.comment_only", "only comments change")]
-        if (
-            change.status is FileStatus.MODIFIED
-            and len(added) == len(removed)
-            and self.version_line.each_line(added + removed)
-        ):
-            return [("content.version_bump", "only version strings change")]
+        if change.status is FileStatus.MODIFIED and len(lines) <= _VERSION_BUMP_LINES:
+            added = [ln for ln in change.added if ln.strip()]
+            removed = [ln for ln in change.removed if ln.strip()]
+            if len(added) == len(removed) and self.version_line.each_line(added + removed):
+                return [("content.version_bump", "only version strings change")]
         return []
 
     def _signals(
-        self, change: ChangeView, kind: FileKind, sigs: Signatures
+        self, change: ChangeView, kind: FileKind, sigs: Signatures, text: _Text
     ) -> list[tuple[str, str]]:
         path = change.path
         if kind is FileKind.DOCS:
@@ -225,7 +235,7 @@ class Classifier:
             fired.append(("path.public_api", "public API surface (schema, stubs or IDL)"))
         elif kind is FileKind.CI:
             fired.append(("path.ci", "CI configuration"))
-            hit = self.ci_permissions.first("".join(change.added) + "".join(change.removed))
+            hit = self.ci_permissions.first(text.both)
             if hit:
                 fired.append(("content.ci_permissions", f"CI permissions or secrets: {hit}"))
         elif kind is FileKind.CONFIG:
@@ -235,24 +245,18 @@ class Classifier:
         if change.status is FileStatus.ADDED and self.new_package.match(path):
             fired.append(("file.new_package", "adds a new package"))
         if kind is FileKind.CODE:
-            fired.extend(self._code_signals(change, sigs))
+            fired.extend(self._code_signals(change, sigs, text))
         return fired
 
-    def _code_signals(self, change: ChangeView, sigs: Signatures) -> list[tuple[str, str]]:
+    def _code_signals(
+        self, change: ChangeView, sigs: Signatures, text: _Text
+    ) -> list[tuple[str, str]]:
         fired: list[tuple[str, str]] = []
-        ext = _extension(change.path)
-        markers = _COMMENT_MARKERS.get(ext, ())
-        added = "".join(
-            ln for ln in change.added if not (markers and ln.lstrip().startswith(markers))
-        )
-        removed = "".join(
-            ln for ln in change.removed if not (markers and ln.lstrip().startswith(markers))
-        )
-        both = added + "\n" + removed
-        hit = self.security_call.first(both)
+        markers = _comment_markers(change.path)
+        hit = self.security_call.first_code(text.both, markers)
         if hit:
             fired.append(("content.security_call", f"security-sensitive call: {hit}"))
-        hit = self.concurrency_call.first(both)
+        hit = self.concurrency_call.first_code(text.both, markers)
         if hit:
             fired.append(("content.concurrency_call", f"concurrency primitive: {hit}"))
         changed = sigs.changed()
@@ -274,27 +278,37 @@ class Classifier:
         return fired
 
 
-def _squash(line: str) -> str:
-    return "".join(line.split())
-
-
 def _definitions(ext: str, text: str) -> dict[str, str]:
     """Public definitions in changed lines: name -> the line, whitespace-normalised."""
     pattern = _DEFS.get(ext)
     if pattern is None or not text:
         return {}
-    return {
-        name: " ".join(line.split())
-        for name, line in pattern.named(text, "name")
-        if _public(ext, name)
-    }
+    found: dict[str, str] = {}
+    for match in pattern.finditer(text):
+        name = match.group("name")
+        if _public(ext, name):
+            end = text.find("\n", match.end())
+            found[name] = " ".join(text[match.start() : end if end >= 0 else None].split())
+    return found
 
 
-def _signatures(change: ChangeView) -> Signatures:
-    ext = _extension(change.path)
-    return Signatures(
-        _definitions(ext, "".join(change.removed)), _definitions(ext, "".join(change.added))
-    )
+def _signatures(path: str, text: _Text) -> Signatures:
+    ext = _extension(path)
+    return Signatures(_definitions(ext, text.removed), _definitions(ext, text.added))
+
+
+def _comment_markers(path: str) -> tuple[str, ...]:
+    name = path.rsplit("/", 1)[-1].lower()
+    return _COMMENT_MARKERS.get(_extension(path)) or _NAMED_COMMENTS.get(name) or ()
+
+
+def _same_but_whitespace(a: str, b: str) -> bool:
+    """Whether two texts differ only in whitespace (line breaks included, as `git diff -w`)."""
+    # Compare a short prefix first: most changes differ early, and squashing is the costly part.
+    head_a, head_b = "".join(a[:2000].split())[:64], "".join(b[:2000].split())[:64]
+    if len(head_a) == len(head_b) == 64 and head_a != head_b:
+        return False
+    return "".join(a.split()) == "".join(b.split())
 
 
 def build_classifier(config: DifficultyConfig) -> Classifier:

@@ -215,6 +215,14 @@ class Packer:
         diff_tokens = 0
         for chunk in ranked:
             trimmed = [_trim(h.text) for h in chunk.hunks]
+            # A cut hunk keeps about its share of characters; skip counting what clearly won't fit.
+            guess = chunk.header_tokens + sum(
+                size * len(cut) // max(1, len(hunk.text))
+                for hunk, cut, size in zip(chunk.hunks, trimmed, chunk.hunk_tokens, strict=True)
+            )
+            if used + guess * 4 // 5 > budget:
+                notes = (f"summary trimmed to {budget} tokens: some hunks left out",)
+                continue
             text = chunk.file.header + "".join(trimmed)
             # untrimmed hunks keep their counts; only the cut ones are counted again
             tokens = chunk.header_tokens + sum(

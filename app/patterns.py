@@ -27,27 +27,29 @@ class Patterns:
 
     _regex: Any  # re2._Regexp; the binding ships no type information
 
-    def first(self, text: str) -> str | None:
+    def first(self, text: str | bytes) -> str | None:
         """The first match in `text`, stripped and cut for use in a reason, or None."""
-        match = self._regex.search(text)
-        if match is None:
-            return None
-        return cast(str, match.group(0)).strip()[:40]
+        return self.first_code(text, ())
+
+    def first_code(self, text: str | bytes, comment_markers: tuple[str, ...]) -> str | None:
+        """Like `first`, passing over matches on lines that are comments.
+
+        Give bytes (UTF-8) for long texts: RE2 then reports byte offsets as they are, instead of
+        converting each one back to a character offset.
+        """
+        data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+        markers = tuple(m.encode() for m in comment_markers)
+        for match in self._regex.finditer(data):
+            start = data.rfind(b"\n", 0, match.start()) + 1
+            if markers and data[start : match.start() + 1].lstrip().startswith(markers):
+                continue
+            found = cast(bytes, match.group(0)).strip()[:40]
+            return found.decode("utf-8", "replace")
+        return None
 
     def each_line(self, lines: Sequence[str]) -> bool:
         """Whether every line matches somewhere."""
         return all(self._regex.search(line) is not None for line in lines)
-
-    def named(self, text: str, group: str) -> list[tuple[str, str]]:
-        """(group value, whole matched line) for each match; multi-line mode."""
-        out: list[tuple[str, str]] = []
-        for match in self._regex.finditer(text):
-            value = match.group(group)
-            if value:
-                end = text.find("\n", match.end())
-                line = text[match.start() : end if end >= 0 else len(text)]
-                out.append((cast(str, value), line.strip()))
-        return out
 
 
 def compile_patterns(patterns: Sequence[str]) -> Patterns:
