@@ -118,8 +118,9 @@ _SLACK = rf"xox[abprs]-(?<![{_T}].{{5}})[A-Za-z0-9\-]{{10,}}+"
 _GOOGLE = rf"AIza(?<![{_T}].{{4}})[{_T}]{{35}}(?![{_T}])"
 _JWT = rf"eyJ(?<![{_T}].{{3}})[{_T}]{{2,}}+\.[{_T}]{{2,}}+\.[{_T}]*+"
 _AWS_ID = r"A[KS]IA(?<![A-Za-z0-9].{4})[A-Z0-9]{16}(?![A-Za-z0-9])"
-# Passwords may contain "@" unescaped, so the password runs to the last "@" before the host.
-_URL = r"://[^\s/:@?#]{0,256}+:(?P<password>[^\s/]{1,256})@"
+# Passwords may contain "@" unescaped, so the password runs to the last "@" before the host; it
+# stops at quotes, which end the URL in code.
+_URL = r"""://[^\s/:@?#"'`]{0,256}+:(?P<password>[^\s/"'`]{1,256})@"""
 # Rules on names run over an equal-length lowercased copy (case-insensitive regexes are slow):
 # a secret-looking name, the rest of it, a closing quote or subscript bracket (JSON keys,
 # config["token"]) and an operator = := or =>, or a colon after a quote or before a space (not
@@ -158,21 +159,10 @@ _WORDISH = re.compile(
     r"|[a-z0-9_.\-]*+(?:/[a-z0-9_.\-]*+)++|[A-Za-z0-9_.\-/]*+\.[A-Za-z]{1,5}"
     r"|[A-Za-z0-9_.+\-]++@[A-Za-z0-9.\-]++"
 )
-_REFERENCE_PREFIXES = (
-    "$",
-    "%",
-    "{",
-    "<",
-    "@",
-    "#",
-    "/",
-    "./",
-    "../",
-    "~/",
-    "data:",
-    "arn:",
-    "urn:",
-)
+# References and locations, not literals: $VAR, %(x)s, {{ x }}, <your-key>, paths, ARNs, URNs.
+_TEMPLATE_PREFIXES = ("$", "%", "{", "<", "@", "#")
+_LOCATION_PREFIXES = ("/", "./", "../", "~/", "data:", "arn:", "urn:")
+_REFERENCE_PREFIXES = _TEMPLATE_PREFIXES + _LOCATION_PREFIXES
 _PLACEHOLDER_WORDS = ("changeme", "change_me", "change-me", "example", "placeholder", "redacted")
 _PLACEHOLDER_RUNS = ("xxxx", "XXXX", "****", "....", "____")
 
@@ -206,21 +196,21 @@ def _mixed(value: str) -> bool:
     )
 
 
-Span = tuple[int, int]
+_Span = tuple[int, int]
 # Given a match (on the text, or on its lowercased copy) and the original text: what to replace.
-_Select = Callable[[re.Match[str], str], Span | None]
+_Select = Callable[[re.Match[str], str], _Span | None]
 
 
-def _whole(match: re.Match[str], text: str) -> Span | None:
+def _whole(match: re.Match[str], text: str) -> _Span | None:
     return match.span()
 
 
-def _openai(match: re.Match[str], text: str) -> Span | None:
+def _openai(match: re.Match[str], text: str) -> _Span | None:
     # OpenAI keys are random base62; "sk-" and a long kebab-case word is a slug or a CSS class.
     return match.span() if _mixed(match.group()[3:]) else None
 
 
-def _url_password(match: re.Match[str], text: str) -> Span | None:
+def _url_password(match: re.Match[str], text: str) -> _Span | None:
     # Any literal password in a URL is redacted, however weak; only template references stay.
     password = match.group("password")
     if not text[match.start() - 1 : match.start()].isalnum():
@@ -230,12 +220,12 @@ def _url_password(match: re.Match[str], text: str) -> Span | None:
     return match.span("password")
 
 
-def _aws_named(match: re.Match[str], text: str) -> Span | None:
+def _aws_named(match: re.Match[str], text: str) -> _Span | None:
     start, end = match.span("value")
     return (start, end) if shannon_entropy(text[start:end]) >= MIN_ENTROPY_BITS else None
 
 
-def _assigned(match: re.Match[str], text: str) -> Span | None:
+def _assigned(match: re.Match[str], text: str) -> _Span | None:
     group = next(g for g in ("dq", "sq", "bq", "bare") if match.group(g) is not None)
     if group == "bare" and text[match.end() : match.end() + 1] in ("(", "["):
         return None  # a call or a subscript: code, not a literal
@@ -287,7 +277,7 @@ def _lowercase(text: str, cache: dict[str, str]) -> str:
 
 
 def _replace(
-    text: str, spans: Iterable[Span], kind: SecretKind, counts: Counter[SecretKind]
+    text: str, spans: Iterable[_Span], kind: SecretKind, counts: Counter[SecretKind]
 ) -> str:
     parts: list[str] = []
     last = 0
@@ -386,7 +376,7 @@ def _redact_aws_nearby(text: str, counts: Counter[SecretKind]) -> str:
     """Redact bare 40-character secret keys within a few lines of a (redacted) access key id."""
     # Newline offsets once, then a bisect per id: linear even when one huge line holds many ids.
     newlines = [m.start() for m in _NEWLINE.finditer(text)]
-    windows: list[Span] = []
+    windows: list[_Span] = []
     pos = text.find(_AWS_MARKER)
     while pos != -1:
         line = bisect.bisect_left(newlines, pos)
@@ -408,12 +398,7 @@ def _redact_aws_nearby(text: str, counts: Counter[SecretKind]) -> str:
 
 
 def _looks_like_aws_secret(value: str) -> bool:
-    return (
-        any(c.isupper() for c in value)
-        and any(c.islower() for c in value)
-        and any(c.isdigit() for c in value)
-        and shannon_entropy(value) >= AWS_NEARBY_ENTROPY_BITS
-    )
+    return _mixed(value) and shannon_entropy(value) >= AWS_NEARBY_ENTROPY_BITS
 
 
 _DOTENV_KEY = re.compile(r"[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_.\-]*+[ \t]*=[ \t]*")
@@ -422,7 +407,7 @@ _DOTENV_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z
 _EXAMPLE_SUFFIXES = (".example", ".sample", ".template")
 
 
-def _dotenv_value(content: str) -> Span | None:
+def _dotenv_value(content: str) -> _Span | None:
     """Return the span of the value in a `KEY=value` line of a .env file."""
     key = _DOTENV_KEY.match(content)
     if key is None:
