@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -13,14 +14,19 @@ from pathlib import Path
 
 from rich.console import Console
 
+from app.checkout import read_sources
 from app.config import Mode, config_json_schema
-from app.diff import decode_diff
+from app.diff import decode_diff, parse_diff
+from app.engine import EngineOptions, ReviewResult, run_review
 from app.errors import TieredReviewError
-from app.gitdiff import local_diff
+from app.gitdiff import local_diff, repository_name
 from app.packing import PullRequestInfo
-from app.plan import PlanInputs, build_plan
+from app.plan import Plan, PlanInputs, build_plan
 from app.plan_output import plan_json, print_table
+from app.registry import PROVIDER_ENV, available, build_provider
 from app.resources import load_catalog, load_config, load_prompts
+from app.review_output import review_json, review_markdown
+from app.settings import Settings
 from app.tokens import load_counter
 
 log = logging.getLogger("tiered_review")
@@ -43,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--format", choices=["table", "json"], default="table")
     plan.add_argument("--explain", action="store_true", help="show each chunk's reasons and rule")
     plan.add_argument("--title", default="", help="the PR title the models would see")
+    review = sub.add_parser("review", help="plan, call the models, print the review")
+    review.add_argument("--diff", metavar="PATH|-", required=True, help="a diff file, or -")
+    review.add_argument("--config", type=Path, metavar="PATH", help="a tiered-review.yml")
+    review.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.NORMAL.value)
+    review.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    review.add_argument("--title", default="", help="the PR title the models see")
+    review.add_argument("--body", default="", help="the PR description the models see")
+    review.add_argument("--repo", metavar="OWNER/REPO", help="the tenant for cache keys")
     sub.add_parser("config-schema", help="print the JSON schema of .github/tiered-review.yml")
     return parser
 
@@ -63,6 +77,59 @@ def _repo_config(args: argparse.Namespace) -> Path | None:
         return Path(args.config)
     default = Path(".github/tiered-review.yml")
     return default if args.diff is None and default.is_file() else None
+
+
+def run_review_command(args: argparse.Namespace, out: Console) -> int:
+    """`tiered-review review`: the plan executed against the configured providers."""
+    settings = Settings.from_env()
+    config = load_config(args.config)
+    counter, _ = load_counter()
+    text = _read_diff(args)
+    sources = read_sources(Path.cwd(), parse_diff(text))
+    inputs = PlanInputs(
+        config=config,
+        catalog=load_catalog(config),
+        prompts=load_prompts(),
+        counter=counter,
+        today=dt.date.today(),
+        mode=Mode(args.mode),
+        pr=PullRequestInfo(title=args.title, body=args.body),
+        sources=sources,
+    )
+    started = time.perf_counter()
+    plan = build_plan(text, inputs)
+    plan_ms = (time.perf_counter() - started) * 1000
+    ready = available(settings)
+    needed: dict[str, set[str]] = {}
+    for planned in plan.requests:
+        route = planned.request.route
+        needed.setdefault(route.model.provider, set()).add(route.tier)
+    missing = {p: tiers for p, tiers in needed.items() if p not in ready}
+    if missing:
+        parts = [
+            f"{' or '.join(PROVIDER_ENV[p])} (for tiers {', '.join(sorted(t))})"
+            for p, t in sorted(missing.items())
+        ]
+        raise TieredReviewError("missing credentials: set " + "; ".join(parts))
+    tenant = args.repo or repository_name(Path.cwd())
+    result = asyncio.run(_review(plan, settings, ready, inputs, tenant))
+    if args.format == "json":
+        out.file.write(json.dumps(review_json(result, plan_ms), indent=2) + "\n")
+    else:
+        out.file.write(review_markdown(result, plan_ms))
+    return 0
+
+
+async def _review(
+    plan: Plan, settings: Settings, ready: frozenset[str], inputs: PlanInputs, tenant: str
+) -> ReviewResult:
+    providers = {name: build_provider(name, settings) for name in sorted(ready)}
+    try:
+        options = EngineOptions(tenant=tenant, concurrency=settings.concurrency)
+        return await run_review(plan, providers, inputs.config, inputs.catalog, options)
+    finally:
+        for provider in providers.values():
+            await provider.aclose()
 
 
 def run_plan(args: argparse.Namespace, out: Console) -> int:
@@ -99,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "plan":
             return run_plan(args, out)
+        if args.command == "review":
+            return run_review_command(args, out)
         sys.stdout.write(config_json_schema())
         return 0
     except TieredReviewError as exc:

@@ -97,6 +97,7 @@ class RequestsConfig(_Strict):
     chunk_max_tokens: int = Field(gt=0)
     summary_max_tokens: int = Field(gt=0)
     cross_cutting_max_tokens: int = Field(gt=0)
+    context_max_tokens: int = Field(ge=0)
     max_output_tokens: dict[Task, int]
     output_estimate: dict[Task, OutputEstimate]
 

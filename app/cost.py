@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from app.catalog import ModelSpec
 from app.packing import Request, fingerprint
+from app.providers import Usage
 from app.tokens import TokenCounter, is_exact, model_tokens, model_tokens_max
 
 _MTOK = 1_000_000
@@ -80,3 +81,26 @@ def price_all(
         out.append(price_request(request, spec, counter, key not in seen))
         seen.add(key)
     return out
+
+
+def usage_cost(usage: Usage, spec: ModelSpec) -> float:
+    """What a provider bills for `usage` on `spec`, priced at the tier of the whole prompt."""
+    price = spec.price_for(usage.input_tokens)
+    return (
+        usage.fresh_input_tokens * price.input
+        + usage.cache_write_tokens * price.cache_write
+        + usage.cache_read_tokens * price.cache_read
+        + usage.output_tokens * price.output
+    ) / _MTOK
+
+
+def reprice(usage: Usage, actual: ModelSpec, baseline: ModelSpec) -> float:
+    """The same usage on a baseline model: tokens rescaled by the tokenizers' factors."""
+    ratio = baseline.factor / actual.factor
+    scaled = Usage(
+        fresh_input_tokens=round(usage.fresh_input_tokens * ratio),
+        cache_write_tokens=round(usage.cache_write_tokens * ratio),
+        cache_read_tokens=round(usage.cache_read_tokens * ratio),
+        output_tokens=round(usage.output_tokens * ratio),
+    )
+    return usage_cost(scaled, baseline)

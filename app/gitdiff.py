@@ -45,3 +45,13 @@ def local_diff(cwd: Path, base: str | None, worktree: bool) -> bytes:
     if not worktree:
         args.append("HEAD")
     return _git(args, cwd)
+
+
+def repository_name(cwd: Path) -> str:
+    """`owner/repo` from the origin remote, else the folder's name: the CLI's cache tenant."""
+    try:
+        url = _git(["remote", "get-url", "origin"], cwd).decode().strip()
+    except GitError:
+        return cwd.resolve().name
+    tail = url.rstrip("/").removesuffix(".git").replace(":", "/").split("/")
+    return "/".join(tail[-2:]) if len(tail) >= 2 else cwd.resolve().name

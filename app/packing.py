@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.catalog import ModelSpec
 from app.chunks import Chunk
-from app.config import Config, Task
+from app.config import Config, Difficulty, Task
+from app.context import surrounding_code
 from app.difficulty import FileKind
 from app.routing import Route
 from app.tokens import model_tokens_max
@@ -90,6 +91,7 @@ class Packer:
     prompts: Prompts
     pr: PullRequestInfo
     count: Callable[[str], int]
+    sources: Mapping[str, str] = field(default_factory=dict)  # path -> new content, if local
     # Counts of the texts every request repeats (prompts, PR header), for this plan only.
     _known: dict[str, int] = field(default_factory=dict)
 
@@ -156,8 +158,19 @@ class Packer:
             if chunk.instructions:
                 note = f"### Instructions for {chunk.path}\n" + "\n".join(chunk.instructions) + "\n"
                 pieces.append((note, self.count(note)))
+            context = self.context(chunk)
+            if context:
+                pieces.append((context, self.count(context)))
             pieces.append((chunk.text, chunk.tokens))
         return pieces
+
+    def context(self, chunk: Chunk) -> str:
+        """The enclosing code of a substantive or architectural chunk, from a local checkout."""
+        content = self.sources.get(chunk.path)
+        cap = self.config.requests.context_max_tokens
+        if content is None or cap == 0 or chunk.difficulty.rank < Difficulty.SUBSTANTIVE.rank:
+            return ""
+        return surrounding_code(chunk.path, content, chunk.hunks, cap, self.count)
 
     def review(
         self, rid: str, route: Route, chunks: Sequence[Chunk], notes: tuple[str, ...] = ()

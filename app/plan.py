@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from app.catalog import Catalog, ModelSpec
 from app.chunks import Chunk, SkipReason, build_chunker
@@ -85,13 +85,14 @@ class PlanInputs:
     today: dt.date
     mode: Mode = Mode.NORMAL
     pr: PullRequestInfo = PullRequestInfo()
+    sources: Mapping[str, str] = field(default_factory=dict)  # path -> new content (local diffs)
 
 
 def build_plan(diff_text: str, inputs: PlanInputs) -> Plan:
     """Plan the review of a unified diff."""
     config, catalog = inputs.config, inputs.catalog
     router = build_router(config, catalog)
-    packer = Packer(config, inputs.prompts, inputs.pr, inputs.counter.count)
+    packer = Packer(config, inputs.prompts, inputs.pr, inputs.counter.count, inputs.sources)
     widest = max(router.models.values(), key=lambda m: m.window)
     overhead = inputs.counter.count(inputs.prompts.review) + max(
         config.requests.max_output_tokens.values()

@@ -147,3 +147,24 @@ def test_committed_json_schema_is_current() -> None:
         "schema/tiered-review.schema.json is stale: run "
         "`tiered-review config-schema > schema/tiered-review.schema.json`"
     )
+
+
+def test_review_without_keys_names_the_variables(counter: object) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ANTHROPIC", "OPENAI", "GEMINI", "LOCAL_LLM"))
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "review", "--diff", str(EXAMPLE_DIFF)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout
+    assert "ANTHROPIC_API_KEY" in done.stderr
+    assert "small" in done.stderr and "frontier" in done.stderr
+    assert done.stderr.count("\n") == 1

@@ -1,0 +1,64 @@
+"""Process settings: provider keys and endpoints plus our own knobs, read once at the edge."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from app.errors import ConfigError
+
+# Gemini's OpenAI-compatible endpoint:
+# https://ai.google.dev/gemini-api/docs/openai
+GEMINI_OPENAI_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
+
+
+class Settings(BaseSettings):
+    """Everything the process takes from its environment; secrets stay `SecretStr` until used."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    # Each field reads exactly the variable in its alias, so the names are greppable.
+    anthropic_api_key: SecretStr | None = Field(None, alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(None, alias="ANTHROPIC_BASE_URL")
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    gemini_api_key: SecretStr | None = Field(None, alias="GEMINI_API_KEY")
+    gemini_base_url: str = Field(GEMINI_OPENAI_URL, alias="GEMINI_BASE_URL")
+    local_llm_base_url: str | None = Field(None, alias="LOCAL_LLM_BASE_URL")
+    local_llm_api_key: SecretStr | None = Field(None, alias="LOCAL_LLM_API_KEY")
+
+    llm_timeout_s: float = Field(120.0, gt=0, alias="TIERED_REVIEW_LLM_TIMEOUT_S")
+    llm_max_retries: int = Field(2, ge=0, alias="TIERED_REVIEW_LLM_MAX_RETRIES")
+    retry_after_cap_s: float = Field(30.0, ge=0, alias="TIERED_REVIEW_RETRY_AFTER_CAP_S")
+    concurrency: int = Field(8, gt=0, alias="TIERED_REVIEW_CONCURRENCY")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values `from_env` hands over: a test's dict is then the whole environment."""
+        return (init_settings,)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build from `environ` (default: the process environment), ignoring unknown names."""
+        source = os.environ if environ is None else environ
+        names = {field.alias for field in cls.model_fields.values() if field.alias}
+        # An empty value counts as unset: Actions passes a secret a fork cannot see as "".
+        values = {name: source[name] for name in sorted(names) if source.get(name)}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            # Name the variable and the rule, never the value: it may be a key.
+            problems = "; ".join(
+                f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
+            )
+            raise ConfigError(f"bad environment variable: {problems}") from None
