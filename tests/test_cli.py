@@ -168,3 +168,76 @@ def test_review_without_keys_names_the_variables(counter: object) -> None:
     assert "ANTHROPIC_API_KEY" in done.stderr
     assert "small" in done.stderr and "frontier" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_review_end_to_end_against_the_fakes(tmp_path: Path, counter: object) -> None:
+    from tests.fakes import anthropic_fake
+    from tests.test_engine import reviewer
+
+    with anthropic_fake(responder=reviewer) as (url, state):
+        env = {
+            "ANTHROPIC_API_KEY": "k",
+            "ANTHROPIC_BASE_URL": url,
+            "TIERED_REVIEW_LLM_MAX_RETRIES": "0",
+        }
+        done = run(
+            "review",
+            "--diff",
+            str(EXAMPLE_DIFF),
+            "--format",
+            "json",
+            "--repo",
+            "o/r",
+            "--title",
+            "Werkzeug 2.1",
+            env=env,
+            cwd=tmp_path,
+        )
+        markdown = run("review", "--diff", str(EXAMPLE_DIFF), env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    review = json.loads(done.stdout)
+    assert review["schema"] == "tiered-review/review@1"
+    assert set(review["totals"]) >= {
+        "cost_usd",
+        "all_frontier_usd",
+        "all_middle_usd",
+        "savings_pct",
+        "cache_hit_rate",
+        "cache_hit_rate_by_provider",
+    }
+    keys = {
+        "id",
+        "task",
+        "tier",
+        "provider",
+        "model",
+        "rule",
+        "fresh_input_tokens",
+        "cache_write_tokens",
+        "cache_read_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_ms",
+        "status",
+    }
+    assert all(keys <= set(r) for r in review["requests"])
+    assert {r["status"] for r in review["requests"]} == {"ok"}
+    finding_keys = {
+        "path",
+        "line",
+        "start_line",
+        "side",
+        "start_side",
+        "severity",
+        "category",
+        "title",
+        "body",
+        "suggestion",
+        "chunk_id",
+        "inline",
+        "fingerprint",
+    }
+    assert review["findings"] and all(finding_keys <= set(f) for f in review["findings"])
+    assert 0 < review["totals"]["savings_pct"] < 100
+    assert markdown.returncode == 0 and "## Routing and cost" in markdown.stdout
+    assert "Werkzeug 2.1" in state.log.entries[0].body.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -314,3 +315,49 @@ def test_secrets_never_reach_a_provider(fakes: Fakes, make_inputs: InputsFactory
     assert {"github_token", "anthropic_key", "openai_key", "aws_access_key", "private_key"} <= set(
         result.redactions
     )
+
+
+def test_estimates_near_a_limit_are_recounted_once(
+    fakes: Fakes, make_inputs: InputsFactory
+) -> None:
+    # A middle model whose window sits just above the plan's upper-bound estimate (so the plan
+    # keeps the request there) and within 10% of the typical estimate: worth an exact count.
+    inputs = make_inputs()
+    plan = build_plan(EXAMPLE_DIFF.read_text(), inputs)
+    middle = next(p for p in plan.requests if p.request.route.tier == "middle")
+    window = math.ceil(middle.request.input_o200k * 1.25) + middle.request.max_output_tokens + 1
+    model = {
+        "window": window,
+        "max_output": 128000,
+        "min_cacheable": 512,
+        "tokenizer": {"kind": "factor", "factor": 1.2, "factor_max": 1.25},
+        "prices": [{"input": 2, "cache_read": 0.1, "cache_write": 2.5, "output": 10}],
+    }
+    overrides = {
+        "models": {"anthropic:claude-sonnet-5-5": model},
+        "tiers": {"long": {"model": "anthropic:claude-opus-5-5"}},
+    }
+    inputs = make_inputs(overrides)
+    plan = build_plan(EXAMPLE_DIFF.read_text(), inputs)
+    counts: dict[str, int] = {}
+    settings = Settings.from_env(fakes.env)
+
+    async def go() -> ReviewResult:
+        providers = {
+            "anthropic": build_provider("anthropic", settings),
+            "openai": build_provider("openai", settings),
+        }
+        try:
+            options = EngineOptions(tenant="t", concurrency=4)
+            await run_review(plan, providers, inputs.config, inputs.catalog, options, counts)
+            return await run_review(plan, providers, inputs.config, inputs.catalog, options, counts)
+        finally:
+            for p in providers.values():
+                await p.aclose()
+
+    result = asyncio.run(go())
+    counted = [e for e in fakes.anthropic.log.entries if e.path.endswith("/count_tokens")]
+    recounted = [o for o in result.requests if o.exact_input_tokens is not None]
+    assert recounted and all(o.tier == "middle" for o in recounted)
+    assert len(counted) == len(recounted)  # the second review used the memo
+    assert all(o.status == "ok" for o in recounted)
