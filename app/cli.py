@@ -24,7 +24,7 @@ from app.packing import PullRequestInfo
 from app.plan import Plan, PlanInputs, build_plan
 from app.plan_output import plan_json, print_table
 from app.registry import PROVIDER_ENV, available, build_provider
-from app.resources import load_catalog, load_config, load_prompts
+from app.resources import default_config_data, load_catalog, load_config, load_prompts
 from app.review_output import review_json, review_markdown
 from app.settings import Settings
 from app.tokens import load_counter
@@ -49,8 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--format", choices=["table", "json"], default="table")
     plan.add_argument("--explain", action="store_true", help="show each chunk's reasons and rule")
     plan.add_argument("--title", default="", help="the PR title the models would see")
-    review = sub.add_parser("review", help="plan, call the models, print the review")
-    review.add_argument("--diff", metavar="PATH|-", required=True, help="a diff file, or -")
+    review = sub.add_parser("review", help="plan, call the models, print (or post) the review")
+    review.add_argument("target", nargs="?", metavar="OWNER/REPO#N", help="a pull request")
+    review.add_argument("--diff", metavar="PATH|-", help="a diff file, or -")
+    review.add_argument("--post", action="store_true", help="post the review on the PR")
     review.add_argument("--config", type=Path, metavar="PATH", help="a tiered-review.yml")
     review.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.NORMAL.value)
     review.add_argument("--format", choices=["markdown", "json"], default="markdown")
@@ -81,6 +83,12 @@ def _repo_config(args: argparse.Namespace) -> Path | None:
 
 def run_review_command(args: argparse.Namespace, out: Console) -> int:
     """`tiered-review review`: the plan executed against the configured providers."""
+    if (args.target is None) == (args.diff is None):
+        raise TieredReviewError("review takes either OWNER/REPO#N or --diff PATH|-")
+    if args.target is not None:
+        return run_pull_review(args, out)
+    if args.post:
+        raise TieredReviewError("--post needs a pull request: review OWNER/REPO#N --post")
     settings = Settings.from_env()
     config = load_config(args.config)
     counter, _ = load_counter()
@@ -100,6 +108,18 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
     plan = build_plan(text, inputs)
     plan_ms = (time.perf_counter() - started) * 1000
     ready = available(settings)
+    _require_keys(plan, ready)
+    tenant = args.repo or repository_name(Path.cwd())
+    result = asyncio.run(_review(plan, settings, ready, inputs, tenant))
+    if args.format == "json":
+        out.file.write(json.dumps(review_json(result, plan_ms), indent=2) + "\n")
+    else:
+        out.file.write(review_markdown(result, plan_ms))
+    return 0
+
+
+def _require_keys(plan: Plan, ready: frozenset[str]) -> None:
+    """Exit 2 naming the variables (and the tiers needing them) when keys are missing."""
     needed: dict[str, set[str]] = {}
     for planned in plan.requests:
         route = planned.request.route
@@ -111,12 +131,86 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
             for p, t in sorted(missing.items())
         ]
         raise TieredReviewError("missing credentials: set " + "; ".join(parts))
-    tenant = args.repo or repository_name(Path.cwd())
-    result = asyncio.run(_review(plan, settings, ready, inputs, tenant))
+
+
+def run_pull_review(args: argparse.Namespace, out: Console) -> int:
+    """`tiered-review review OWNER/REPO#N [--post]`: read the PR on GitHub, review, post once."""
+    # Imported here: `plan` and local reviews need neither PyGithub nor its start-up time.
+    from app.github_api import GitHubClient
+    from app.pr_review import Outcome, PullRef, Toolkit, review_pull_request
+
+    settings = Settings.from_env()
+    ref = PullRef.parse(args.target)
+    if settings.github_token is None:
+        raise TieredReviewError("missing credentials: set GITHUB_TOKEN to read the pull request")
+    counter, _ = load_counter()
+    client = GitHubClient(
+        settings.github_token.get_secret_value(),
+        settings.github_api_url,
+        throttle=settings.github_throttle,
+    )
+    ready = available(settings)
+    if not ready:
+        raise TieredReviewError(
+            "missing credentials: set one of ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY "
+            "or LOCAL_LLM_BASE_URL"
+        )
+
+    async def go() -> Outcome:
+        providers = {name: build_provider(name, settings) for name in sorted(ready)}
+        kit = Toolkit(
+            defaults=default_config_data(),
+            catalog_for=load_catalog,
+            prompts=load_prompts(),
+            counter=counter,
+            providers=providers,
+            today=dt.date.today(),
+            concurrency=settings.concurrency,
+        )
+        try:
+            return await review_pull_request(
+                client,
+                ref,
+                kit,
+                mode=Mode(args.mode),
+                post=args.post,
+                bot_login=settings.bot_login,
+                tenant=args.repo,
+            )
+        finally:
+            for provider in providers.values():
+                await provider.aclose()
+
+    try:
+        outcome = asyncio.run(go())
+    finally:
+        client.close()
     if args.format == "json":
-        out.file.write(json.dumps(review_json(result, plan_ms), indent=2) + "\n")
+        doc = review_json(outcome.result, 0.0)
+        doc["github"] = {
+            "pull_request": f"{ref.repository}#{ref.number}",
+            "head_sha": outcome.info.head_sha,
+            "posted": outcome.posted,
+            "scope": outcome.scope_note,
+            "inline_comments": list(outcome.comments),
+            "summary_comment": outcome.summary,
+            "review_body": outcome.review_body,
+        }
+        out.file.write(json.dumps(doc, indent=2) + "\n")
     else:
-        out.file.write(review_markdown(result, plan_ms))
+        verb = "Posted" if outcome.posted else "Would post"
+        out.file.write(
+            f"{verb} on {ref.repository}#{ref.number} at {outcome.info.head_sha[:12]}: "
+            f"{len(outcome.comments)} inline comments"
+            f"{'' if outcome.review_body else ' (no review: nothing inline)'}"
+            " and this summary comment:\n\n"
+        )
+        out.file.write(outcome.summary)
+        for comment in outcome.comments:
+            out.file.write(
+                f"\n--- inline {comment['path']}:{comment['line']} "
+                f"{comment['side']} ---\n{comment['body']}\n"
+            )
     return 0
 
 

@@ -125,6 +125,13 @@ class SkipConfig(_Strict):
     drafts: bool = True
 
 
+class CommentsConfig(_Strict):
+    """Noise control for what is posted on GitHub."""
+
+    min_severity: Literal["critical", "major", "minor", "nit"] = "minor"
+    max_inline: int = Field(default=25, ge=0)
+
+
 class BudgetConfig(_Strict):
     """Spending caps, bound on worst-case cost."""
 
@@ -194,6 +201,7 @@ class Config(_Strict):
     paths: PathsConfig = PathsConfig()
     instructions: str = ""
     skip: SkipConfig = SkipConfig()
+    comments: CommentsConfig = CommentsConfig()
     budget: BudgetConfig = BudgetConfig()
     pr_wide: PrWideConfig
     difficulty: DifficultyConfig

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -221,3 +222,32 @@ def parse_diff(text: str) -> tuple[FileDiff, ...]:
             f"line 1 reads {first!r}"
         )
     return tuple(_file(p) for p in patch)
+
+
+@dataclass(frozen=True, slots=True)
+class PatchFile:
+    """One file of a PR as GitHub lists it: its per-file patch has no headers of its own."""
+
+    filename: str
+    status: str  # added, removed, modified, renamed, copied, changed, unchanged
+    patch: str | None  # GitHub omits it for binary files and very large diffs
+    previous_filename: str | None = None
+
+
+def diff_from_patches(files: Sequence[PatchFile]) -> tuple[str, tuple[str, ...]]:
+    """A unified diff from GitHub's per-file patches, and the files it had no patch for."""
+    parts: list[str] = []
+    missing: list[str] = []
+    for f in files:
+        if f.patch is None:
+            missing.append(f"{f.filename} (GitHub sent no patch: binary or too large)")
+            continue
+        old = f.previous_filename or f.filename
+        source = "/dev/null" if f.status == "added" else f"a/{old}"
+        target = "/dev/null" if f.status == "removed" else f"b/{f.filename}"
+        header = f"diff --git a/{old} b/{f.filename}\n"
+        if f.status == "renamed":
+            header += f"rename from {old}\nrename to {f.filename}\n"
+        patch = f.patch if f.patch.endswith("\n") else f.patch + "\n"
+        parts.append(f"{header}--- {source}\n+++ {target}\n{patch}" if f.patch else header)
+    return "".join(parts), tuple(missing)

@@ -116,19 +116,27 @@ class Finding:
     why_not_inline: str | None = None
 
 
-def fingerprint_of(path: str, category: str, title: str) -> str:
-    """A finding's identity across pushes: path, category and title, not the line it sits on."""
+def fingerprint_of(path: str, title: str, line_text: str) -> str:
+    """A finding's identity across pushes: path, normalised title and the anchored line's content.
+
+    Not the line number: a push above the finding moves it without making it new.
+    """
     words = " ".join(re.sub(r"[^a-z0-9]+", " ", title.lower()).split())
-    return hashlib.sha256(f"{path}\0{category}\0{words}".encode()).hexdigest()[:16]
+    content = " ".join(line_text.split())
+    return hashlib.sha256(f"{path}\0{words}\0{content}".encode()).hexdigest()[:16]
 
 
 def place(output: ReviewOut, chunks: Sequence[Chunk], request_id: str) -> list[Finding]:
     """Check each finding's anchor against the reviewable lines of the request's chunks."""
     where: dict[tuple[str, int, str], tuple[str, int]] = {}
+    text: dict[tuple[str, int, str], str] = {}
     for chunk in chunks:
         for hunk in chunk.hunks:
-            for anchor in hunk.anchors(chunk.path):
-                where[(anchor.path, anchor.line, anchor.side.value)] = (chunk.id, hunk.index)
+            lines = [ln for ln in hunk.text.split("\n")[1:] if ln[:1] in ("+", "-", " ")]
+            for anchor, line in zip(hunk.anchors(chunk.path), lines, strict=False):
+                key = (anchor.path, anchor.line, anchor.side.value)
+                where[key] = (chunk.id, hunk.index)
+                text[key] = line[1:]
     first_chunk = {c.path: c.id for c in reversed(chunks)}
     placed: list[Finding] = []
     for f in output.findings:
@@ -158,7 +166,7 @@ def place(output: ReviewOut, chunks: Sequence[Chunk], request_id: str) -> list[F
                 suggestion=suggestion,
                 chunk_id=end[0] if end else first_chunk.get(f.path),
                 inline=reason is None,
-                fingerprint=fingerprint_of(f.path, f.category, f.title),
+                fingerprint=fingerprint_of(f.path, f.title, text.get((f.path, f.line, f.side), "")),
                 request_id=request_id,
                 why_not_inline=reason,
             )

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     local_llm_base_url: str | None = Field(None, alias="LOCAL_LLM_BASE_URL")
     local_llm_api_key: SecretStr | None = Field(None, alias="LOCAL_LLM_API_KEY")
 
+    github_token: SecretStr | None = Field(None, alias="GITHUB_TOKEN")
+    github_api_url: str = Field("https://api.github.com", alias="GITHUB_API_URL")
+    bot_login: str = Field("tiered-review[bot]", alias="TIERED_REVIEW_BOT_LOGIN")
+    github_throttle: bool = Field(True, alias="TIERED_REVIEW_GITHUB_THROTTLE")
+
     llm_timeout_s: float = Field(120.0, gt=0, alias="TIERED_REVIEW_LLM_TIMEOUT_S")
     llm_max_retries: int = Field(2, ge=0, alias="TIERED_REVIEW_LLM_MAX_RETRIES")
     retry_after_cap_s: float = Field(30.0, ge=0, alias="TIERED_REVIEW_RETRY_AFTER_CAP_S")

@@ -105,3 +105,32 @@ def repo(tmp_path: Path) -> Path:
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
     return path
+
+
+@pytest.fixture
+def engine_result(make_inputs: InputsFactory) -> Any:
+    """A real review of the example diff against the Anthropic fake (scripted answers)."""
+    import asyncio
+
+    from app.engine import EngineOptions, run_review
+    from app.plan import build_plan
+    from app.registry import build_provider
+    from app.settings import Settings
+    from tests.fakes import anthropic_fake
+    from tests.test_engine import reviewer
+
+    inputs = make_inputs()
+    plan = build_plan(EXAMPLE_DIFF.read_text(), inputs)
+    with anthropic_fake(responder=reviewer) as (url, _state):
+        settings = Settings.from_env({"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": url})
+
+        async def go() -> Any:
+            provider = build_provider("anthropic", settings)
+            try:
+                return await run_review(
+                    plan, {"anthropic": provider}, inputs.config, inputs.catalog, EngineOptions("t")
+                )
+            finally:
+                await provider.aclose()
+
+        return asyncio.run(go())

@@ -94,8 +94,14 @@ def test_place_checks_anchors_against_hunks(chunks: list[Chunk]) -> None:
     assert placed[0].chunk_id == chunks[0].id and placed[5].chunk_id is None
 
 
-def test_fingerprint_ignores_line_and_case_but_not_path() -> None:
-    a = fingerprint_of("a.py", "bug", "Off-by-one in loop")
-    assert a == fingerprint_of("a.py", "bug", "off by one in loop!")
-    assert a != fingerprint_of("b.py", "bug", "Off-by-one in loop")
-    assert a != fingerprint_of("a.py", "security", "Off-by-one in loop")
+def test_fingerprint_ignores_case_and_spacing_but_not_path_or_line_content() -> None:
+    a = fingerprint_of("a.py", "Off-by-one in loop", "for i in range(n + 1):")
+    assert a == fingerprint_of("a.py", "off by one in loop!", "for i in  range(n + 1):")
+    assert a != fingerprint_of("b.py", "Off-by-one in loop", "for i in range(n + 1):")
+    assert a != fingerprint_of("a.py", "Off-by-one in loop", "for i in range(n):")
+
+
+def test_fingerprint_uses_the_anchored_line(chunks: list[Chunk]) -> None:
+    out = parse_output(json.dumps({"findings": [_finding(line=12)], "summary": ""}))
+    (placed,) = place(out, chunks, "r")
+    assert placed.fingerprint == fingerprint_of("app/m.py", "T", "c = 4")
