@@ -248,6 +248,8 @@ def diff_from_patches(files: Sequence[PatchFile]) -> tuple[str, tuple[str, ...]]
         header = f"diff --git a/{old} b/{f.filename}\n"
         if f.status == "renamed":
             header += f"rename from {old}\nrename to {f.filename}\n"
+        elif f.status in ("added", "removed"):  # unidiff wants the mode line with /dev/null
+            header += f"{'new' if f.status == 'added' else 'deleted'} file mode 100644\n"
         patch = f.patch if f.patch.endswith("\n") else f.patch + "\n"
         parts.append(f"{header}--- {source}\n+++ {target}\n{patch}" if f.patch else header)
     return "".join(parts), tuple(missing)

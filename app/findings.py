@@ -45,8 +45,8 @@ class FindingOut(BaseModel):
     severity: Severity
     category: Category
     title: str = Field(min_length=1, max_length=300)
-    body: str = Field(max_length=20000)
-    suggestion: str | None = Field(default=None, max_length=20000)
+    body: str = Field(max_length=60000)
+    suggestion: str | None = Field(default=None, max_length=60000)
 
 
 class ReviewOut(BaseModel):

@@ -83,6 +83,7 @@ class GitHubClient:
             auth=Auth.Token(token),
             retry=retry,
             per_page=100,
+            lazy=True,  # no GET of the repository before each call on it
             # GitHub asks integrators to pace writes; tests against the loopback fake do not.
             seconds_between_requests=0.25 if throttle else None,
             seconds_between_writes=1.0 if throttle else None,
@@ -96,7 +97,7 @@ class GitHubClient:
         self._gh.close()
 
     def _repo(self, owner: str, repo: str) -> Repository:
-        return self._gh.get_repo(f"{owner}/{repo}", lazy=True)
+        return self._gh.get_repo(f"{owner}/{repo}")
 
     def _pull(self, owner: str, repo: str, number: int) -> PullRequest:
         return self._repo(owner, repo).get_pull(number)

@@ -65,16 +65,16 @@ def select(
 
 def comment_payload(finding: Finding) -> dict[str, Any]:
     """One inline comment as `POST .../pulls/{n}/reviews` wants it, with its fingerprint."""
-    body = (
-        neutralise(finding_markdown(finding))
-        + "\n\n"
-        + marker(FINGERPRINT_KIND, finding.fingerprint)
-    )
+    tail = "\n\n" + marker(FINGERPRINT_KIND, finding.fingerprint)
+    text = neutralise(finding_markdown(finding))
+    if len(text) + len(tail) > BODY_LIMIT:  # keep the marker; say what was cut
+        note = "\n\n_[cut at GitHub's 65,536-character limit]_"
+        text = text[: BODY_LIMIT - len(tail) - len(note)] + note
     payload: dict[str, Any] = {
         "path": finding.path,
         "line": finding.line,
         "side": finding.side,
-        "body": body[:BODY_LIMIT],
+        "body": text + tail,
     }
     if finding.start_line is not None:
         payload["start_line"] = finding.start_line
