@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 Status = Literal["ok", "failed", "fallback", "skipped"]
 _NO_USAGE = Usage(0, 0, 0, 0)
+OFF_DIFF_NOTE = "kept off the diff: "  # notes that repeat a finding listed with the findings
 NEAR_THRESHOLD = 0.10  # estimates this close to a limit are re-counted exactly where possible
 
 
@@ -420,8 +421,7 @@ def _assemble(run: _Run, done: list[_Done]) -> ReviewResult:
     for f in findings:
         if not f.inline:
             notes.append(
-                f"{f.path}:{f.line} [{f.severity}] {f.title} (kept off the diff: "
-                f"{f.why_not_inline})"
+                f"{OFF_DIFF_NOTE}{f.path}:{f.line} [{f.severity}] {f.title} ({f.why_not_inline})"
             )
     for chunk in run.plan.chunks:
         if chunk.skipped is not None:

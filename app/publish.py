@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.config import CommentsConfig
-from app.engine import ReviewResult
+from app.engine import OFF_DIFF_NOTE, ReviewResult
 from app.findings import Finding
 from app.markers import marker, neutralise
 from app.review_output import finding_markdown
@@ -147,7 +147,8 @@ def render_summary(result: ReviewResult, info: SummaryInputs, limit: int = BODY_
             )
         )
     sections.append(("Routing", _routing_table(result)))
-    notes = [neutralise(n) for n in result.notes]
+    # Off-diff findings are listed with the findings above; their notes would say it twice.
+    notes = [neutralise(n) for n in result.notes if not n.startswith(OFF_DIFF_NOTE)]
     notes += [f"not reviewed: {neutralise(p)}" for p in info.not_reviewed]
     if notes:
         sections.append(
