@@ -44,23 +44,26 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--diff", metavar="PATH|-", help="a unified diff file, or - for stdin")
     source.add_argument("--base", metavar="REF", help="plan the branch against REF's merge base")
     plan.add_argument("--worktree", action="store_true", help="include uncommitted changes")
-    plan.add_argument("--config", type=Path, metavar="PATH", help="a tiered-review.yml")
-    plan.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.NORMAL.value)
-    plan.add_argument("--format", choices=["table", "json"], default="table")
+    _common(plan, ["table", "json"])
     plan.add_argument("--explain", action="store_true", help="show each chunk's reasons and rule")
     plan.add_argument("--title", default="", help="the PR title the models would see")
     review = sub.add_parser("review", help="plan, call the models, print (or post) the review")
     review.add_argument("target", nargs="?", metavar="OWNER/REPO#N", help="a pull request")
     review.add_argument("--diff", metavar="PATH|-", help="a diff file, or -")
     review.add_argument("--post", action="store_true", help="post the review on the PR")
-    review.add_argument("--config", type=Path, metavar="PATH", help="a tiered-review.yml")
-    review.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.NORMAL.value)
-    review.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    _common(review, ["markdown", "json"])
     review.add_argument("--title", default="", help="the PR title the models see")
     review.add_argument("--body", default="", help="the PR description the models see")
     review.add_argument("--repo", metavar="OWNER/REPO", help="the tenant for cache keys")
     sub.add_parser("config-schema", help="print the JSON schema of .github/tiered-review.yml")
     return parser
+
+
+def _common(parser: argparse.ArgumentParser, formats: list[str]) -> None:
+    """The options `plan` and `review` share; the first format is the default."""
+    parser.add_argument("--config", type=Path, metavar="PATH", help="a tiered-review.yml")
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.NORMAL.value)
+    parser.add_argument("--format", choices=formats, default=formats[0])
 
 
 def _read_diff(args: argparse.Namespace) -> str:
