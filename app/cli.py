@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--title", default="", help="the PR title the models see")
     review.add_argument("--body", default="", help="the PR description the models see")
     review.add_argument("--repo", metavar="OWNER/REPO", help="the tenant for cache keys")
+    replay = sub.add_parser("replay", help="run the App's handler on a saved webhook payload")
+    replay.add_argument("payload", type=Path, metavar="PAYLOAD.json")
+    replay.add_argument("--event", required=True, help="the X-GitHub-Event name")
     sub.add_parser("config-schema", help="print the JSON schema of .github/tiered-review.yml")
     return parser
 
@@ -265,6 +268,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_plan(args, out)
         if args.command == "review":
             return run_review_command(args, out)
+        if args.command == "replay":
+            from app.service import replay
+
+            out.file.write(replay(Settings.from_env(), args.payload, args.event) + "\n")
+            return 0
         sys.stdout.write(config_json_schema())
         return 0
     except TieredReviewError as exc:

@@ -231,6 +231,23 @@ class GitHubClient:
             raise GitHubError(f"check run: {_describe(exc)}") from exc
         return True
 
+    def reply(self, info: PullInfo, body: str) -> None:
+        """A plain comment on the PR (command replies); created once, never retried blindly."""
+        pr = self._pull(info.owner, info.repo, info.number)
+
+        def create() -> None:
+            pr.create_issue_comment(body)
+
+        self._write("reply", create, lambda: False)
+
+    def react(self, owner: str, repo: str, comment_id: int, content: str = "eyes") -> None:
+        """Acknowledge a command comment with a reaction (best effort)."""
+        path = f"/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
+        try:
+            self._gh.requester.requestJsonAndCheck("POST", path, input={"content": content})
+        except GithubException as exc:
+            log.info("no reaction on comment %s: %s", comment_id, _describe(exc))
+
     def permission(self, owner: str, repo: str, user: str) -> str:
         """The user's permission on the repository (admin, maintain, write, triage, read, none)."""
         try:

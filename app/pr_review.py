@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -89,6 +90,7 @@ class Outcome:
     posted: bool
     scope_note: str
     rejected: tuple[tuple[Finding, str], ...] = field(default_factory=tuple)
+    routing_ms: float = 0.0
 
 
 def _bot_state(comments: list[BotComment]) -> tuple[int | None, list[str], frozenset[str]]:
@@ -141,12 +143,9 @@ async def review_pull_request(
     diff_text, missing = diff_from_patches(files)
     if info.over_file_limit:
         missing += (f"the PR has more files than GitHub lists ({len(info.files)} read)",)
-    pr = PullRequestInfo(title=strip_hidden(info.title), body=strip_hidden(info.body))
-    inputs = PlanInputs(config, catalog, kit.prompts, kit.counter, kit.today, mode, pr)
-    plan = build_plan(diff_text, inputs)
-    sources = _sources(client, info, plan)
-    if sources:
-        plan = build_plan(diff_text, replace(inputs, sources=sources))
+    started = time.perf_counter()
+    plan = _plan(client, info, config, catalog, kit, mode, diff_text)
+    routing_ms = (time.perf_counter() - started) * 1000
     options = EngineOptions(tenant=tenant or ref.repository, concurrency=kit.concurrency)
     result = await run_review(plan, kit.providers, config, catalog, options)
     selection = select(result.findings, config.comments, posted_prints)
@@ -194,8 +193,42 @@ async def review_pull_request(
     else:
         summary = summary_text()
     return Outcome(
-        info, result, selection, summary, body, tuple(comments), post, scope_note, tuple(rejected)
+        info,
+        result,
+        selection,
+        summary,
+        body,
+        tuple(comments),
+        post,
+        scope_note,
+        tuple(rejected),
+        routing_ms,
     )
+
+
+def _plan(
+    client: GitHubClient,
+    info: PullInfo,
+    config: Config,
+    catalog: Catalog,
+    kit: Toolkit,
+    mode: Mode,
+    diff_text: str,
+) -> Plan:
+    """Plan the PR's diff; substantive and architectural files get their code at the head SHA."""
+    pr = PullRequestInfo(title=strip_hidden(info.title), body=strip_hidden(info.body))
+    inputs = PlanInputs(config, catalog, kit.prompts, kit.counter, kit.today, mode, pr)
+    plan = build_plan(diff_text, inputs)
+    sources = _sources(client, info, plan)
+    return build_plan(diff_text, replace(inputs, sources=sources)) if sources else plan
+
+
+def plan_pull_request(client: GitHubClient, ref: PullRef, kit: Toolkit, mode: Mode) -> Plan:
+    """The whole PR's plan (no model call): what a `/review deep` reply quotes as its cost."""
+    info = client.pull(ref.owner, ref.repo, ref.number)
+    config = _config(client, info, kit.defaults)
+    diff_text, _ = diff_from_patches(info.files)
+    return _plan(client, info, config, kit.catalog_for(config), kit, mode, diff_text)
 
 
 def _sources(client: GitHubClient, info: PullInfo, plan: Plan) -> dict[str, str]:

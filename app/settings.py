@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     bot_login: str = Field("tiered-review[bot]", alias="TIERED_REVIEW_BOT_LOGIN")
     github_throttle: bool = Field(True, alias="TIERED_REVIEW_GITHUB_THROTTLE")
 
+    github_app_id: int | None = Field(None, alias="GITHUB_APP_ID")
+    github_app_private_key: SecretStr | None = Field(None, alias="GITHUB_APP_PRIVATE_KEY")
+    github_app_private_key_path: str | None = Field(None, alias="GITHUB_APP_PRIVATE_KEY_PATH")
+    github_webhook_secret: SecretStr | None = Field(None, alias="GITHUB_WEBHOOK_SECRET")
+    database: str | None = Field(None, alias="TIERED_REVIEW_DB")
+    workers: int = Field(4, gt=0, alias="TIERED_REVIEW_WORKERS")
+    per_installation: int = Field(2, gt=0, alias="TIERED_REVIEW_PER_INSTALLATION")
+    lease_s: float = Field(300.0, gt=0, alias="TIERED_REVIEW_LEASE_S")
+    commands_per_day: int = Field(3, ge=0, alias="TIERED_REVIEW_COMMANDS_PER_DAY")
+
     llm_timeout_s: float = Field(120.0, gt=0, alias="TIERED_REVIEW_LLM_TIMEOUT_S")
     llm_max_retries: int = Field(2, ge=0, alias="TIERED_REVIEW_LLM_MAX_RETRIES")
     retry_after_cap_s: float = Field(30.0, ge=0, alias="TIERED_REVIEW_RETRY_AFTER_CAP_S")

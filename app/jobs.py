@@ -1,0 +1,172 @@
+"""What a queued job does: review a PR on a push, or answer a `/review` command behind the gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.commands import gate, runs_today
+from app.config import Mode, build_config
+from app.github_api import GitHubClient
+from app.logs import log_context
+from app.metrics import Metrics
+from app.pr_review import Outcome, PullRef, Toolkit, review_pull_request
+from app.providers import Provider
+from app.registry import available, build_provider
+from app.resources import default_config_data, load_catalog, load_prompts
+from app.settings import Settings
+from app.tokens import TokenCounter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A job as the webhook queued it."""
+
+    kind: str  # "review" or "command"
+    owner: str
+    repo: str
+    pr_number: int
+    mode: str
+    trigger: str
+    installation_id: int | None = None
+    commenter: str | None = None
+    comment_id: int | None = None
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> JobSpec:
+        """Rebuild a spec from the queued payload."""
+        return cls(**{k: payload.get(k) for k in cls.__slots__})  # type: ignore[arg-type]
+
+    def to_payload(self) -> dict[str, Any]:
+        """The spec as the queue's JSON payload."""
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+class JobRunner:
+    """Runs jobs with one GitHub client per job and the providers the settings allow."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client_for: Callable[[int | None], GitHubClient],
+        counter: TokenCounter,
+        metrics: Metrics | None = None,
+        today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
+    ) -> None:
+        self._settings = settings
+        self._client_for = client_for
+        self._counter = counter
+        self._metrics = metrics
+        self._today = today
+
+    async def run(self, spec: JobSpec) -> str:
+        """Do the job; returns a one-line outcome. Raises on failures worth a retry."""
+        with log_context(repository=f"{spec.owner}/{spec.repo}", pr=spec.pr_number):
+            client = self._client_for(spec.installation_id)
+            providers = {
+                n: build_provider(n, self._settings) for n in sorted(available(self._settings))
+            }
+            try:
+                kit = Toolkit(
+                    default_config_data(),
+                    load_catalog,
+                    load_prompts(),
+                    self._counter,
+                    providers,
+                    self._today(),
+                    self._settings.concurrency,
+                )
+                if spec.kind == "command":
+                    return await self._command(client, kit, spec)
+                outcome = await self._review(client, kit, spec, Mode(spec.mode), spec.trigger)
+                return _describe(outcome)
+            finally:
+                for provider in providers.values():
+                    await provider.aclose()
+                client.close()
+
+    async def _review(
+        self, client: GitHubClient, kit: Toolkit, spec: JobSpec, mode: Mode, trigger: str
+    ) -> Outcome:
+        started = time.perf_counter()
+        outcome = await review_pull_request(
+            client,
+            PullRef(spec.owner, spec.repo, spec.pr_number),
+            kit,
+            mode=mode,
+            post=True,
+            bot_login=self._settings.bot_login,
+            tenant=str(spec.installation_id or f"{spec.owner}/{spec.repo}"),
+            trigger=trigger,
+        )
+        if self._metrics is not None:
+            plan_ms = (time.perf_counter() - started) * 1000 if False else 0.0
+            self._metrics.record_review(outcome.result, plan_ms)
+        return outcome
+
+    async def _command(self, client: GitHubClient, kit: Toolkit, spec: JobSpec) -> str:
+        info = client.pull(spec.owner, spec.repo, spec.pr_number)
+        commenter = spec.commenter or ""
+        permission = client.permission(spec.owner, spec.repo, commenter)
+        mine = client.bot_comments(spec.owner, spec.repo, spec.pr_number, self._settings.bot_login)
+        today = self._today()
+        mode = Mode(spec.mode)
+        estimate: float | None = None
+        if mode is Mode.DEEP and permission in ("admin", "maintain", "write"):
+            estimate = await self._estimate(client, kit, spec)
+        config = build_config(default_config_data(), {}, "defaults")
+        decision = gate(
+            "review deep" if mode is Mode.DEEP else "review",
+            commenter=commenter,
+            author=info.author,
+            permission=permission,
+            accepted_today=runs_today((c.body for c in mine), today),
+            daily_limit=self._settings.commands_per_day,
+            today=today,
+            estimate_usd=estimate,
+            deep_cap_usd=config.budget.max_usd_per_pr,
+        )
+        if spec.comment_id is not None:
+            client.react(spec.owner, spec.repo, spec.comment_id, "eyes")
+        client.reply(info, decision.reply)
+        if not decision.allowed:
+            return f"refused /{'review deep' if mode is Mode.DEEP else 'review'}: {decision.reason}"
+        outcome = await self._review(client, kit, spec, mode, spec.trigger)
+        return _describe(outcome)
+
+    async def _estimate(self, client: GitHubClient, kit: Toolkit, spec: JobSpec) -> float:
+        """The deep review's worst-case cost, from a plan only (no model call)."""
+        outcome_kit = Toolkit(
+            kit.defaults,
+            kit.catalog_for,
+            kit.prompts,
+            kit.counter,
+            _NoProviders(),
+            kit.today,
+            kit.concurrency,
+        )
+        del outcome_kit
+        from app.pr_review import plan_pull_request
+
+        plan = plan_pull_request(
+            client, PullRef(spec.owner, spec.repo, spec.pr_number), kit, Mode.DEEP
+        )
+        return float(plan.totals.worst_case_usd)
+
+
+class _NoProviders(dict[str, Provider]):
+    """An empty provider map: planning only."""
+
+
+def _describe(outcome: Outcome) -> str:
+    t = outcome.result.totals
+    return (
+        f"reviewed {outcome.info.head_sha[:12]}: {len(outcome.comments)} inline, "
+        f"${t.cost_usd:.4f} ({t.savings_pct:.0f}% saved)"
+    )

@@ -1,0 +1,107 @@
+"""The App service assembled from settings: `serve` runs it, `replay` feeds it one saved payload."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from app.app_auth import InstallationTokens
+from app.config import build_config
+from app.errors import ConfigError, TieredReviewError
+from app.github_api import GitHubClient
+from app.jobs import JobRunner, JobSpec
+from app.metrics import Metrics
+from app.resources import default_config_data
+from app.settings import Settings
+from app.tokens import load_counter
+from app.webhooks import SkipRules, WebhookError, classify, parse_json
+from app.worker import PoolOptions
+
+log = logging.getLogger(__name__)
+
+
+def skip_rules(settings: Settings) -> SkipRules:
+    """The App's skip rules: the defaults' bot authors, labels and drafts, and its own login."""
+    skip = build_config(default_config_data(), {}, "defaults").skip
+    return SkipRules(
+        bot_login=settings.bot_login,
+        bot_authors=frozenset(skip.authors),
+        skip_labels=frozenset(skip.labels),
+        skip_drafts=skip.drafts,
+    )
+
+
+def client_factory(settings: Settings) -> tuple[Any, InstallationTokens | None]:
+    """A GitHub client per job: an installation token for the App, else GITHUB_TOKEN."""
+    tokens: InstallationTokens | None = None
+    key = (
+        settings.github_app_private_key.get_secret_value()
+        if (settings.github_app_private_key)
+        else None
+    )
+    if key is None and settings.github_app_private_key_path:
+        try:
+            key = Path(settings.github_app_private_key_path).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(f"GITHUB_APP_PRIVATE_KEY_PATH: cannot read: {exc.strerror}") from exc
+    if settings.github_app_id is not None and key:
+        tokens = InstallationTokens(settings.github_app_id, key, settings.github_api_url)
+
+    def client_for(installation_id: int | None) -> GitHubClient:
+        if tokens is not None and installation_id is not None:
+            token = tokens.token(installation_id)
+        elif settings.github_token is not None:
+            token = settings.github_token.get_secret_value()
+        else:
+            raise TieredReviewError(
+                "no GitHub credentials: set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (or _PATH), "
+                "or GITHUB_TOKEN"
+            )
+        return GitHubClient(token, settings.github_api_url, throttle=settings.github_throttle)
+
+    return client_for, tokens
+
+
+def runner(settings: Settings, metrics: Metrics | None = None) -> JobRunner:
+    """The job runner with the token counter and GitHub clients the settings allow."""
+    counter, _ = load_counter()
+    client_for, _tokens = client_factory(settings)
+    return JobRunner(settings, client_for, counter, metrics)
+
+
+def pool_options(settings: Settings) -> PoolOptions:
+    """Worker counts and lease length from the settings."""
+    return PoolOptions(
+        workers=settings.workers, per_tenant=settings.per_installation, lease_s=settings.lease_s
+    )
+
+
+def replay(settings: Settings, path: Path, event: str) -> str:
+    """Run the webhook handler on a saved payload, then the job it asks for, without a server."""
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise TieredReviewError(f"{path}: cannot read payload: {exc.strerror}") from exc
+    try:
+        decision = classify(event, parse_json(body), skip_rules(settings))
+    except WebhookError as exc:
+        raise TieredReviewError(f"{path}: {exc}") from exc
+    if decision.action not in ("review", "command"):
+        return json.dumps({"action": decision.action, "reason": decision.reason})
+    trigger = decision.trigger or "push"
+    spec = JobSpec(
+        kind="command" if decision.action == "command" else "review",
+        owner=decision.owner or "",
+        repo=decision.repo or "",
+        pr_number=decision.pr_number or 0,
+        mode=decision.mode.value,
+        trigger=trigger,
+        installation_id=decision.installation_id,
+        commenter=decision.commenter,
+        comment_id=int(trigger.split(":", 1)[1]) if trigger.startswith("comment:") else None,
+    )
+    outcome = asyncio.run(runner(settings).run(spec))
+    return json.dumps({"action": decision.action, "reason": decision.reason, "outcome": outcome})
