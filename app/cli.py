@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--title", default="", help="the PR title the models see")
     review.add_argument("--body", default="", help="the PR description the models see")
     review.add_argument("--repo", metavar="OWNER/REPO", help="the tenant for cache keys")
+    serve = sub.add_parser("serve", help="run the GitHub App (webhooks, queue, workers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
     replay = sub.add_parser("replay", help="run the App's handler on a saved webhook payload")
     replay.add_argument("payload", type=Path, metavar="PAYLOAD.json")
     replay.add_argument("--event", required=True, help="the X-GitHub-Event name")
@@ -268,6 +271,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_plan(args, out)
         if args.command == "review":
             return run_review_command(args, out)
+        if args.command == "serve":
+            from app.service import serve
+
+            serve(Settings.from_env(), args.host, args.port)
+            return 0
         if args.command == "replay":
             from app.service import replay
 

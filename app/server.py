@@ -13,26 +13,19 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.logs import log_context
 from app.metrics import Metrics
+from app.queue import JobQueue
 from app.webhooks import SkipRules, WebhookError, classify, parse_json, verify_signature
-from app.worker import PoolOptions, QueueLike, run_pool
+from app.worker import PoolOptions, run_pool
 
 log = logging.getLogger(__name__)
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
-
-
-class EnqueueLike(QueueLike, Protocol):
-    """The part of the queue the web edge uses, besides the workers' part."""
-
-    def enqueue(self, **fields: Any) -> Any: ...
-
-    def depth(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +33,7 @@ class ServerParts:
     """What the app is built from; constructed once at the edge."""
 
     secret: bytes
-    queue: EnqueueLike
+    queue: JobQueue
     rules: SkipRules
     handle: Callable[[Any], Coroutine[Any, Any, str]]
     metrics: Metrics
@@ -93,7 +86,7 @@ def create_app(parts: ServerParts) -> FastAPI:
     async def metrics() -> Response:
         depth = await asyncio.to_thread(parts.queue.depth)
         for state, count in depth.items():
-            parts.metrics.queue_depth.labels(state).set(count)
+            parts.metrics.queue_depth.labels(str(state)).set(count)
         return Response(parts.metrics.render(), media_type="text/plain; version=0.0.4")
 
     return app
@@ -117,8 +110,9 @@ async def _webhook(parts: ServerParts, request: Request, event: str, delivery: s
         return _answer(parts, event, decision.action, 200, decision.reason)
     trigger = decision.trigger or "push"
     comment_id = int(trigger.split(":", 1)[1]) if trigger.startswith("comment:") else None
+    kind = "command" if decision.action == "command" else "review"
     payload = {
-        "kind": "command" if decision.action == "command" else "review",
+        "kind": kind,
         "owner": decision.owner,
         "repo": decision.repo,
         "pr_number": decision.pr_number,
@@ -132,10 +126,10 @@ async def _webhook(parts: ServerParts, request: Request, event: str, delivery: s
         parts.queue.enqueue,
         delivery_id=delivery,
         event=event,
-        kind=payload["kind"],
+        kind=kind,
         tenant=str(decision.installation_id or decision.repository),
-        repository=decision.repository,
-        pr_number=decision.pr_number,
+        repository=decision.repository or "",
+        pr_number=decision.pr_number or 0,
         head_sha=decision.head_sha or "",
         mode=decision.mode.value,
         trigger=trigger,

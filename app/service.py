@@ -5,16 +5,26 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
 from app.app_auth import InstallationTokens
 from app.config import build_config
+from app.db import database_url, make_engine, migrate
 from app.errors import ConfigError, TieredReviewError
 from app.github_api import GitHubClient
 from app.jobs import JobRunner, JobSpec
+from app.logs import configure_json_logging
 from app.metrics import Metrics
+from app.queue import JobQueue
 from app.resources import default_config_data
+from app.server import ServerParts, create_app
 from app.settings import Settings
 from app.tokens import load_counter
 from app.webhooks import SkipRules, WebhookError, classify, parse_json
@@ -105,3 +115,58 @@ def replay(settings: Settings, path: Path, event: str) -> str:
     )
     outcome = asyncio.run(runner(settings).run(spec))
     return json.dumps({"action": decision.action, "reason": decision.reason, "outcome": outcome})
+
+
+def state_dir() -> Path:
+    """Where the default SQLite database lives: the user's state directory."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "tiered-review"
+
+
+def build_server(settings: Settings, *, run_workers: bool = True) -> tuple[FastAPI, Engine]:
+    """The App: verified webhooks into the durable queue, workers running the jobs."""
+    if settings.github_webhook_secret is None:
+        raise TieredReviewError(
+            "GITHUB_WEBHOOK_SECRET is required: refusing to accept unsigned webhooks"
+        )
+    folder = state_dir()
+    url = database_url(settings.database, folder)
+    if url.startswith("sqlite") and settings.database is None:
+        folder.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    migrate(engine)
+    queue = JobQueue(engine)
+    metrics = Metrics()
+    job_runner = runner(settings, metrics)
+
+    def handle(job: Any) -> Coroutine[Any, Any, str]:
+        return job_runner.run(JobSpec.from_payload(job.payload))
+
+    def healthy() -> bool:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return True
+
+    parts = ServerParts(
+        secret=settings.github_webhook_secret.get_secret_value().encode(),
+        queue=queue,
+        rules=skip_rules(settings),
+        handle=handle,
+        metrics=metrics,
+        pool=pool_options(settings),
+        run_workers=run_workers,
+        health=healthy,
+    )
+    return create_app(parts), engine
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Run the App under uvicorn until stopped."""
+    import uvicorn
+
+    configure_json_logging()
+    app, engine = build_server(settings)
+    try:
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        engine.dispose()

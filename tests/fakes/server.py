@@ -26,8 +26,11 @@ class _ThreadServer(uvicorn.Server):
 
 
 @contextlib.contextmanager
-def serve(app: ASGIApp) -> Iterator[str]:
-    """Run `app` on 127.0.0.1 at a free port and yield its base URL until the block exits."""
+def serve(app: ASGIApp, *, lifespan: bool = False) -> Iterator[str]:
+    """Run `app` on 127.0.0.1 at a free port and yield its base URL until the block exits.
+
+    `lifespan` runs the app's startup and shutdown (the App server starts its workers there).
+    """
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -35,7 +38,7 @@ def serve(app: ASGIApp) -> Iterator[str]:
         loop="asyncio",
         http="h11",
         ws="none",
-        lifespan="off",
+        lifespan="on" if lifespan else "off",
         log_config=None,  # leave the process's logging setup alone
         log_level="warning",
         access_log=False,

@@ -1,0 +1,1 @@
+"""Alembic migrations of the queue and ledger schema, shipped inside the package."""
