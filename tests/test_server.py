@@ -44,6 +44,8 @@ class App:
     url: str
     gh: Any
     queue: JobQueue
+    gh_url: str = ""
+    llm_url: str = ""
 
     def deliver(
         self,
@@ -112,7 +114,7 @@ def app(tmp_path: Path, counter: object) -> Iterator[App]:
         server, engine = build_server(settings)
         try:
             with serve(server, lifespan=True) as url:
-                yield App(url, gh, JobQueue(engine))
+                yield App(url, gh, JobQueue(engine), gh_url, llm_url)
         finally:
             engine.dispose()
 
@@ -203,3 +205,25 @@ def test_the_server_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     settings = Settings.from_env({"TIERED_REVIEW_DB": str(tmp_path / "q.db")})
     with pytest.raises(TieredReviewError, match="GITHUB_WEBHOOK_SECRET"):
         build_server(settings)
+
+
+def test_replay_runs_the_same_handler_without_a_server(app: App, tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    saved = tmp_path / "opened.json"
+    saved.write_text(json.dumps(payload("pull_request.opened.json")))
+    env = {
+        "GITHUB_TOKEN": "t",
+        "GITHUB_API_URL": app.gh_url,
+        "ANTHROPIC_API_KEY": "k",
+        "ANTHROPIC_BASE_URL": app.llm_url,
+        "TIERED_REVIEW_GITHUB_THROTTLE": "false",
+    }
+    done = run("replay", str(saved), "--event", "pull_request", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["action"] == "review"
+    assert len(app.gh.reviews(OWNER, REPO, NUMBER)) == 1
+    ignored = run(
+        "replay", str(HOOKS / "pull_request.closed.json"), "--event", "pull_request", env=env
+    )
+    assert json.loads(ignored.stdout)["action"] == "ignore"

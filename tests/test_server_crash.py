@@ -1,0 +1,178 @@
+"""The App survives SIGKILL: a job acknowledged, or half done, ends with exactly one review."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from app.db import make_engine
+from app.queue import JobQueue
+from tests.conftest import EXAMPLE_DIFF, ROOT, need
+from tests.fakes import anthropic_fake
+from tests.test_engine import reviewer
+from tests.test_github_review import pr_files
+from tests.test_server import HOOKS, NUMBER, OWNER, REPO, SECRET, payload, sign
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    """`tiered-review serve` as a child process that a test can kill."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.port = _free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx2.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx2.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError("the server did not start")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def world(tmp_path: Path, counter: object) -> Iterator[tuple[Server, Any, JobQueue]]:
+    need(HOOKS.is_dir(), "../shared webhook fixtures are missing")
+    from tests.fakes.github_fake import github_fake
+
+    opened = payload("pull_request.opened.json")
+    with github_fake() as (gh_url, gh), anthropic_fake(responder=reviewer) as (llm_url, _llm):
+        gh.add_repo(OWNER, REPO)
+        gh.open_pr(
+            OWNER,
+            REPO,
+            NUMBER,
+            title="T",
+            body="B",
+            base_sha="b" * 40,
+            head_sha=opened["pull_request"]["head"]["sha"],
+            files=pr_files(EXAMPLE_DIFF.read_text()),
+            user="Codertocat",
+        )
+        db = tmp_path / "queue.db"
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "GITHUB_TOKEN": "ghs_test",
+            "GITHUB_API_URL": gh_url,
+            "GITHUB_WEBHOOK_SECRET": SECRET.decode(),
+            "TIERED_REVIEW_DB": str(db),
+            "ANTHROPIC_API_KEY": "k",
+            "ANTHROPIC_BASE_URL": llm_url,
+            "TIERED_REVIEW_GITHUB_THROTTLE": "false",
+            "TIERED_REVIEW_LLM_MAX_RETRIES": "0",
+            "TIERED_REVIEW_LEASE_S": "2",
+            "TIERED_REVIEW_WORKERS": "1",
+        }
+        server = Server(env)
+        engine = make_engine(f"sqlite:///{db}")
+        try:
+            yield server, gh, JobQueue(engine)
+        finally:
+            server.stop()
+            engine.dispose()
+
+
+def _deliver(server: Server, delivery: str) -> int:
+    raw = json.dumps(payload("pull_request.opened.json")).encode()
+    response = httpx2.post(
+        f"{server.url}/webhook",
+        content=raw,
+        timeout=10,
+        headers={
+            "X-GitHub-Event": "pull_request",
+            "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": sign(raw),
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 202
+    job_id: int = response.json()["job_id"]
+    return job_id
+
+
+def _wait_done(queue: JobQueue, job_id: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if str(queue.get(job_id).state) == "done":
+            return
+        time.sleep(0.2)
+    job = queue.get(job_id)
+    raise AssertionError(f"job {job_id}: {job.state} {job.last_error}")
+
+
+def test_killed_right_after_the_202(world: tuple[Server, Any, JobQueue]) -> None:
+    server, gh, queue = world
+    server.start()
+    job = _deliver(server, "crash-1")
+    server.kill()  # the job row was committed before the answer
+    server.start()
+    _wait_done(queue, job)
+    assert len(gh.reviews(OWNER, REPO, NUMBER)) == 1
+    assert len(gh.issue_comments(OWNER, REPO, NUMBER)) == 1
+
+
+def test_killed_after_the_review_post_before_the_job_is_done(
+    world: tuple[Server, Any, JobQueue],
+) -> None:
+    server, gh, queue = world
+    # The sticky comment's POST fails for a while, so the job is still running (backing off)
+    # after its review landed: the kill falls in that window.
+    gh.fail_next("POST", r"/issues/\d+/comments$", status=502, apply=False, times=3)
+    server.start()
+    job = _deliver(server, "crash-2")
+    deadline = time.monotonic() + 60
+    while not gh.reviews(OWNER, REPO, NUMBER):
+        assert time.monotonic() < deadline, "the review was never posted"
+        time.sleep(0.05)
+    assert str(queue.get(job).state) == "running"
+    server.kill()
+    server.start()
+    _wait_done(queue, job)  # taken again once the dead process's lease expired
+    assert len(gh.reviews(OWNER, REPO, NUMBER)) == 1  # the job marker stopped a second post
+    assert len(gh.issue_comments(OWNER, REPO, NUMBER)) == 1
+    assert queue.get(job).attempts == 2
