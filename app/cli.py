@@ -10,6 +10,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -99,20 +100,9 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
     if args.post:
         raise TieredReviewError("--post needs a pull request: review OWNER/REPO#N --post")
     settings = Settings.from_env()
-    config = load_config(args.config)
-    counter, _ = load_counter()
     text = _read_diff(args)
-    sources = read_sources(Path.cwd(), parse_diff(text))
-    inputs = PlanInputs(
-        config=config,
-        catalog=load_catalog(config),
-        prompts=load_prompts(),
-        counter=counter,
-        today=dt.date.today(),
-        mode=Mode(args.mode),
-        pr=PullRequestInfo(title=args.title, body=args.body),
-        sources=sources,
-    )
+    inputs, _ = _inputs(args, args.config, PullRequestInfo(title=args.title, body=args.body))
+    inputs = replace(inputs, sources=read_sources(Path.cwd(), parse_diff(text)))
     started = time.perf_counter()
     plan = build_plan(text, inputs)
     plan_ms = (time.perf_counter() - started) * 1000
@@ -235,9 +225,11 @@ async def _review(
             await provider.aclose()
 
 
-def run_plan(args: argparse.Namespace, out: Console) -> int:
-    """`tiered-review plan`."""
-    config = load_config(_repo_config(args))
+def _inputs(
+    args: argparse.Namespace, config_path: Path | None, pr: PullRequestInfo
+) -> tuple[PlanInputs, str | None]:
+    """Plan inputs from the packaged data, the config file and today's date."""
+    config = load_config(config_path)
     counter, warning = load_counter()
     inputs = PlanInputs(
         config=config,
@@ -246,8 +238,14 @@ def run_plan(args: argparse.Namespace, out: Console) -> int:
         counter=counter,
         today=dt.date.today(),
         mode=Mode(args.mode),
-        pr=PullRequestInfo(title=args.title),
+        pr=pr,
     )
+    return inputs, warning
+
+
+def run_plan(args: argparse.Namespace, out: Console) -> int:
+    """`tiered-review plan`."""
+    inputs, warning = _inputs(args, _repo_config(args), PullRequestInfo(title=args.title))
     text = _read_diff(args)
     started = time.perf_counter()
     plan = build_plan(text, inputs)

@@ -35,6 +35,23 @@ def payload(name: str) -> dict[str, Any]:
     return data
 
 
+def open_fixture_pr(gh: Any) -> None:
+    """The PR the `pull_request.opened` fixture names, holding the example diff's files."""
+    opened = payload("pull_request.opened.json")
+    gh.add_repo(OWNER, REPO)
+    gh.open_pr(
+        OWNER,
+        REPO,
+        NUMBER,
+        title="Update the README",
+        body="Hi",
+        base_sha="b" * 40,
+        head_sha=opened["pull_request"]["head"]["sha"],
+        files=pr_files(EXAMPLE_DIFF.read_text()),
+        user="Codertocat",
+    )
+
+
 def sign(body: bytes, secret: bytes = SECRET) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
@@ -84,20 +101,8 @@ def app(tmp_path: Path, counter: object) -> Iterator[App]:
     need(HOOKS.is_dir(), "../shared webhook fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
-    opened = payload("pull_request.opened.json")
     with github_fake() as (gh_url, gh), anthropic_fake(responder=reviewer) as (llm_url, _llm):
-        gh.add_repo(OWNER, REPO)
-        gh.open_pr(
-            OWNER,
-            REPO,
-            NUMBER,
-            title="Update the README",
-            body="Hi",
-            base_sha="b" * 40,
-            head_sha=opened["pull_request"]["head"]["sha"],
-            files=pr_files(EXAMPLE_DIFF.read_text()),
-            user="Codertocat",
-        )
+        open_fixture_pr(gh)
         settings = Settings.from_env(
             {
                 "GITHUB_TOKEN": "ghs_test",

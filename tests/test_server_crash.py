@@ -18,11 +18,19 @@ import pytest
 
 from app.db import make_engine
 from app.queue import JobQueue
-from tests.conftest import EXAMPLE_DIFF, ROOT, need
+from tests.conftest import ROOT, need
 from tests.fakes import anthropic_fake
 from tests.test_engine import reviewer
-from tests.test_github_review import pr_files
-from tests.test_server import HOOKS, NUMBER, OWNER, REPO, SECRET, payload, sign
+from tests.test_server import (
+    HOOKS,
+    NUMBER,
+    OWNER,
+    REPO,
+    SECRET,
+    open_fixture_pr,
+    payload,
+    sign,
+)
 
 
 def _free_port() -> int:
@@ -79,20 +87,8 @@ def world(tmp_path: Path, counter: object) -> Iterator[tuple[Server, Any, JobQue
     need(HOOKS.is_dir(), "../shared webhook fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
-    opened = payload("pull_request.opened.json")
     with github_fake() as (gh_url, gh), anthropic_fake(responder=reviewer) as (llm_url, _llm):
-        gh.add_repo(OWNER, REPO)
-        gh.open_pr(
-            OWNER,
-            REPO,
-            NUMBER,
-            title="T",
-            body="B",
-            base_sha="b" * 40,
-            head_sha=opened["pull_request"]["head"]["sha"],
-            files=pr_files(EXAMPLE_DIFF.read_text()),
-            user="Codertocat",
-        )
+        open_fixture_pr(gh)
         db = tmp_path / "queue.db"
         env = {
             **os.environ,
