@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,13 +53,18 @@ async def run_pool(
     stop: asyncio.Event,
     on_done: Callable[[Any, str, float], None] | None = None,
 ) -> None:
-    """Run `options.workers` workers until `stop` is set."""
-    await asyncio.gather(
-        *(
-            _worker(queue, handle, f"{owner}/{i}", options, stop, on_done)
-            for i in range(options.workers)
+    """Run `options.workers` workers until `stop` is set.
+
+    Jobs run in a pool of their own: on the loop's default executor they would hold its few
+    threads for minutes, and the webhook's short database calls would queue behind them.
+    """
+    with ThreadPoolExecutor(options.workers, thread_name_prefix="job") as jobs:
+        await asyncio.gather(
+            *(
+                _worker(queue, handle, f"{owner}/{i}", options, stop, on_done, jobs)
+                for i in range(options.workers)
+            )
         )
-    )
 
 
 async def _worker(
@@ -68,6 +74,7 @@ async def _worker(
     options: PoolOptions,
     stop: asyncio.Event,
     on_done: Callable[[Any, str, float], None] | None,
+    jobs: ThreadPoolExecutor,
 ) -> None:
     while not stop.is_set():
         job = await asyncio.to_thread(
@@ -79,7 +86,7 @@ async def _worker(
             except TimeoutError:
                 pass
             continue
-        await _run_one(queue, handle, owner, options, job, on_done)
+        await _run_one(queue, handle, owner, options, job, on_done, jobs)
 
 
 async def _run_one(
@@ -89,13 +96,15 @@ async def _run_one(
     options: PoolOptions,
     job: Any,
     on_done: Callable[[Any, str, float], None] | None,
+    jobs: ThreadPoolExecutor,
 ) -> None:
     started = time.perf_counter()
     beat = asyncio.create_task(_heartbeat(queue, job.id, owner, options.lease_s))
     with log_context(job_id=job.id, repository=job.repository, pr=job.pr_number):
         outcome: str
         try:
-            outcome = await asyncio.to_thread(asyncio.run, handle(job))
+            loop = asyncio.get_running_loop()
+            outcome = await loop.run_in_executor(jobs, asyncio.run, handle(job))
         except Exception as exc:  # a failed job is retried with backoff, then recorded
             log.exception("job %s failed (attempt %s)", job.id, job.attempts)
             await asyncio.to_thread(
