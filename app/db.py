@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,8 @@ BUSY_TIMEOUT_MS = 5000
 
 # A private execution option read by the SQLite "begin" hook below.
 _BEGIN_OPTION = "tiered_review_sqlite_begin"
+# One writer thread at a time per SQLite engine (see write_transaction).
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE"})
 
 
@@ -50,6 +54,7 @@ def make_engine(url: str) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url)
+    _WRITER_LOCKS[engine] = threading.Lock()
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
@@ -86,9 +91,16 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     read-then-write transaction never fails with SQLITE_BUSY halfway, and two of them never
     interleave. Elsewhere it is an ordinary transaction.
     """
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+    lock = _WRITER_LOCKS.get(engine)
+    if lock is None:
+        with engine.connect() as conn, conn.begin():
+            yield conn
+        return
+    # Threads of one process queue fairly on a Python lock; SQLite's own busy handler backs off
+    # with growing sleeps and let some writers starve for up to a second under load (measured
+    # with bench/webhook_load.py). Writers in other processes still meet the busy timeout.
+    with lock, engine.connect() as conn:
+        conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         with conn.begin():
             yield conn
 

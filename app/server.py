@@ -8,9 +8,11 @@ Workers (`worker.py`) do the reviews.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -64,13 +66,15 @@ def create_app(parts: ServerParts) -> FastAPI:
                 await task
 
     app = FastAPI(title="tiered-review", lifespan=lifespan)
+    # One thread commits webhook jobs: acks queue in order instead of racing for the write lock.
+    writer = ThreadPoolExecutor(1, thread_name_prefix="enqueue")
 
     @app.post("/webhook")
     async def webhook(request: Request) -> Response:
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery") or f"local-{uuid.uuid4()}"
         with log_context(delivery_id=delivery, event=event):
-            return await _webhook(parts, request, event, delivery)
+            return await _webhook(parts, request, event, delivery, writer)
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -92,7 +96,9 @@ def create_app(parts: ServerParts) -> FastAPI:
     return app
 
 
-async def _webhook(parts: ServerParts, request: Request, event: str, delivery: str) -> Response:
+async def _webhook(
+    parts: ServerParts, request: Request, event: str, delivery: str, writer: ThreadPoolExecutor
+) -> Response:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY:
         return _answer(parts, event, "too_large", 413, "payload over 25 MB")
@@ -122,7 +128,7 @@ async def _webhook(parts: ServerParts, request: Request, event: str, delivery: s
         "commenter": decision.commenter,
         "comment_id": comment_id,
     }
-    result = await asyncio.to_thread(
+    enqueue = functools.partial(
         parts.queue.enqueue,
         delivery_id=delivery,
         event=event,
@@ -135,6 +141,7 @@ async def _webhook(parts: ServerParts, request: Request, event: str, delivery: s
         trigger=trigger,
         payload=payload,
     )
+    result = await asyncio.get_running_loop().run_in_executor(writer, enqueue)
     outcome = "queued" if result.created else result.reason
     parts.metrics.deliveries.labels(event, outcome).inc()
     with log_context(repository=decision.repository, pr=decision.pr_number):

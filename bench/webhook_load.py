@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -57,6 +58,7 @@ from tests.test_engine import reviewer  # noqa: E402
 from tests.test_github_review import pr_files  # noqa: E402
 
 HOOK = SHARED / "fixtures" / "github-webhooks" / "pull_request.opened.json"
+HANDLER = re.compile(r"handler_(\d+)\b")  # every model request names its PR's handler
 PING = SHARED / "fixtures" / "github-webhooks" / "ping.json"
 SECRET = b"bench-webhook-secret"
 OWNER, REPO = "bench-org", "bench-service"
@@ -238,7 +240,9 @@ async def load(
     ) as client:
         # One signed ping first: the route's first call pays for lazy imports, not a delivery.
         ping = PING.read_bytes()
-        await client.post(url, content=ping, headers=headers("ping", "bench-warmup", ping))
+        warm = await client.post(url, content=ping, headers=headers("ping", "bench-warmup", ping))
+        if warm.status_code != 200:
+            raise RuntimeError(f"the signed warm-up ping was answered {warm.status_code}")
 
         async def one(delivery: Delivery) -> Ack:
             if delivery.kind != "original":
@@ -337,18 +341,21 @@ def stop_server(proc: subprocess.Popen[bytes]) -> int | None:
 
 
 def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile."""
+    """Nearest-rank percentile; NaN when there are no values."""
+    if not values:
+        return math.nan
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def drain(queue: JobQueue) -> tuple[dict[JobState, int], float]:
+def drain(queue: JobQueue, proc: subprocess.Popen[bytes]) -> tuple[dict[JobState, int], float]:
+    """Wait until no job is queued or running (or the time bound, or the App exits)."""
     started = time.monotonic()
     while True:
         depth = queue.depth()
         if depth[JobState.QUEUED] == 0 and depth[JobState.RUNNING] == 0:
             return depth, time.monotonic() - started
-        if time.monotonic() - started > DRAIN_TIMEOUT_S:
+        if time.monotonic() - started > DRAIN_TIMEOUT_S or proc.poll() is not None:
             return depth, time.monotonic() - started
         time.sleep(0.25)
 
@@ -383,6 +390,7 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
     db = workdir / "queue.db"
     log_path = workdir / "server.log"
     proc: subprocess.Popen[bytes] | None = None
+    code: int | None = None
     try:
         with (
             github_fake() as (gh_url, gh),
@@ -413,7 +421,7 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
             engine = make_engine(f"sqlite:///{db}")
             try:
                 queue = JobQueue(engine)
-                depth, drain_s = drain(queue)
+                depth, drain_s = drain(queue, proc)
                 with engine.connect() as conn:
                     job_rows = conn.execute(sa.select(jobs.c.id, jobs.c.pr_number)).all()
                     delivery_count = conn.execute(
@@ -434,13 +442,21 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
                 sum(1 for c in gh.issue_comments(OWNER, REPO, n) if c["user"] == BOT_LOGIN)
                 for n in range(1, count + 1)
             ]
-            llm_calls = len(llm.log)
+            model_calls: Counter[int] = Counter()
+            for entry in llm.log.entries:
+                named = {int(m) for m in HANDLER.findall(entry.body.decode("utf-8", "replace"))}
+                model_calls[named.pop() if len(named) == 1 else 0] += 1
+            per_pr_calls = [model_calls[n] for n in range(1, count + 1)]
+            gh_calls = len(gh.requests)
+            gh_invalid = len(gh.invalid)
             gh_errors = gh.response_errors
+            code = stop_server(proc)  # before the fakes go away
     except TimeoutError:
         problems.append(f"the load did not finish within {LOAD_TIMEOUT_S:.0f} s")
         acks = []
     finally:
-        code = stop_server(proc) if proc is not None else None
+        if proc is not None:
+            code = stop_server(proc)
 
     if not acks:
         print("\n".join(problems), file=sys.stderr)
@@ -489,8 +505,16 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
         problems.append(f"summary comments per PR: min {min(summaries)}, max {max(summaries)}")
     if created_again:
         problems.append(f"{len(created_again)} redeliveries or duplicate pushes created work")
-    if gh_errors:
-        problems.append(f"{len(gh_errors)} fake GitHub responses off the OpenAPI schema")
+    if model_calls[0] or min(per_pr_calls) != max(per_pr_calls) or not min(per_pr_calls):
+        problems.append(
+            f"model requests per PR: min {min(per_pr_calls)}, max {max(per_pr_calls)}, "
+            f"{model_calls[0]} not attributable to one PR"
+        )
+    if gh_errors or gh_invalid:
+        problems.append(
+            f"fake GitHub: {gh_invalid} requests outside its OpenAPI, "
+            f"{len(gh_errors)} responses off the schema"
+        )
     if code not in (0, -signal.SIGTERM):
         problems.append(f"the App exited with status {code}")
 
@@ -507,7 +531,7 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
     print("statuses: " + ", ".join(f"{s} x{n}" for s, n in sorted(statuses.items())))
     print(f"ack_p50_ms={p50:.1f}")
     print(f"ack_p99_ms={p99:.1f} (goal <= {GOAL_P99_MS:.0f})")
-    print(f"ack_max_ms={max(latencies):.1f}")
+    print(f"ack_max_ms={max(latencies, default=math.nan):.1f}")
     if follower_ms:
         print(f"followers ack_p50_ms={percentile(follower_ms, 50):.1f} max={max(follower_ms):.1f}")
     print(
@@ -515,7 +539,10 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
         f"({dict(states)}); attempts {dict(attempts)}; queue drained in {drain_s:.1f} s "
         f"after the load"
     )
-    print(f"model requests: {llm_calls} ({llm_calls / count:.1f} per PR)")
+    print(
+        f"model requests: {sum(model_calls.values())}; per PR min {min(per_pr_calls)}, "
+        f"max {max(per_pr_calls)}; GitHub API requests: {gh_calls} ({gh_invalid} invalid)"
+    )
     print(f"reviews per PR: min {min(reviews)}, max {max(reviews)}")
     print(f"summary comments per PR: min {min(summaries)}, max {max(summaries)}")
     print(f"duplicates created: {len(created_again)} (of {len(again)} redeliveries/duplicates)")
