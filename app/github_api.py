@@ -297,11 +297,3 @@ def _describe(exc: GithubException) -> str:
     errors = data.get("errors")
     detail = f" ({errors})" if errors else ""
     return f"HTTP {exc.status}: {message}{detail}"[:300]
-
-
-def with_github(client: GitHubClient, fn: Callable[[GitHubClient], T]) -> T:
-    """Run `fn` with the client and close it afterwards."""
-    try:
-        return fn(client)
-    finally:
-        client.close()

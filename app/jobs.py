@@ -20,6 +20,7 @@ from app.registry import available, build_provider
 from app.resources import default_config_data, load_catalog, load_prompts
 from app.settings import Settings
 from app.tokens import TokenCounter
+from app.webhooks import Decision
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,22 @@ class JobSpec:
     def from_payload(cls, payload: Mapping[str, Any]) -> JobSpec:
         """Rebuild a spec from the queued payload."""
         return cls(**{k: payload.get(k) for k in cls.__slots__})  # type: ignore[arg-type]
+
+    @classmethod
+    def from_decision(cls, decision: Decision) -> JobSpec:
+        """The job a webhook decision asks for (review or command)."""
+        trigger = decision.trigger or "push"
+        return cls(
+            kind="command" if decision.action == "command" else "review",
+            owner=decision.owner or "",
+            repo=decision.repo or "",
+            pr_number=decision.pr_number or 0,
+            mode=decision.mode.value,
+            trigger=trigger,
+            installation_id=decision.installation_id,
+            commenter=decision.commenter,
+            comment_id=int(trigger.split(":", 1)[1]) if trigger.startswith("comment:") else None,
+        )
 
     def to_payload(self) -> dict[str, Any]:
         """The spec as the queue's JSON payload."""

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from app.jobs import JobSpec
 from app.logs import log_context
 from app.metrics import Metrics
 from app.queue import JobQueue
@@ -114,32 +115,19 @@ async def _webhook(
     if decision.action in ("pong", "installation", "ignore"):
         log.info("delivery %s: %s (%s)", delivery, decision.action, decision.reason)
         return _answer(parts, event, decision.action, 200, decision.reason)
-    trigger = decision.trigger or "push"
-    comment_id = int(trigger.split(":", 1)[1]) if trigger.startswith("comment:") else None
-    kind = "command" if decision.action == "command" else "review"
-    payload = {
-        "kind": kind,
-        "owner": decision.owner,
-        "repo": decision.repo,
-        "pr_number": decision.pr_number,
-        "mode": decision.mode.value,
-        "trigger": trigger,
-        "installation_id": decision.installation_id,
-        "commenter": decision.commenter,
-        "comment_id": comment_id,
-    }
+    spec = JobSpec.from_decision(decision)
     enqueue = functools.partial(
         parts.queue.enqueue,
         delivery_id=delivery,
         event=event,
-        kind=kind,
+        kind=spec.kind,
         tenant=str(decision.installation_id or decision.repository),
         repository=decision.repository or "",
         pr_number=decision.pr_number or 0,
         head_sha=decision.head_sha or "",
         mode=decision.mode.value,
-        trigger=trigger,
-        payload=payload,
+        trigger=spec.trigger,
+        payload=spec.to_payload(),
     )
     result = await asyncio.get_running_loop().run_in_executor(writer, enqueue)
     outcome = "queued" if result.created else result.reason

@@ -102,18 +102,7 @@ def replay(settings: Settings, path: Path, event: str) -> str:
         raise TieredReviewError(f"{path}: {exc}") from exc
     if decision.action not in ("review", "command"):
         return json.dumps({"action": decision.action, "reason": decision.reason})
-    trigger = decision.trigger or "push"
-    spec = JobSpec(
-        kind="command" if decision.action == "command" else "review",
-        owner=decision.owner or "",
-        repo=decision.repo or "",
-        pr_number=decision.pr_number or 0,
-        mode=decision.mode.value,
-        trigger=trigger,
-        installation_id=decision.installation_id,
-        commenter=decision.commenter,
-        comment_id=int(trigger.split(":", 1)[1]) if trigger.startswith("comment:") else None,
-    )
+    spec = JobSpec.from_decision(decision)
     outcome = asyncio.run(runner(settings).run(spec))
     return json.dumps({"action": decision.action, "reason": decision.reason, "outcome": outcome})
 
