@@ -17,10 +17,12 @@ from rich.console import Console
 
 from app.checkout import read_sources
 from app.config import Mode, config_json_schema
+from app.db import open_database
 from app.diff import decode_diff, parse_diff
 from app.engine import EngineOptions, ReviewResult, run_review
 from app.errors import TieredReviewError
 from app.gitdiff import local_diff, repository_name
+from app.ledger import ReviewContext, record_review
 from app.packing import PullRequestInfo
 from app.plan import Plan, PlanInputs, build_plan
 from app.plan_output import plan_json, print_table
@@ -110,6 +112,7 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
     _require_keys(plan, ready)
     tenant = args.repo or repository_name(Path.cwd())
     result = asyncio.run(_review(plan, settings, ready, inputs, tenant))
+    _record(settings, result, ReviewContext("review", tenant, tenant, routing_ms=plan_ms))
     if args.format == "json":
         out.file.write(json.dumps(review_json(result, plan_ms), indent=2) + "\n")
     else:
@@ -184,6 +187,16 @@ def run_pull_review(args: argparse.Namespace, out: Console) -> int:
         outcome = asyncio.run(go())
     finally:
         client.close()
+    context = ReviewContext(
+        source="review",
+        tenant=args.repo or ref.repository,
+        repository=ref.repository,
+        pr_number=ref.number,
+        head_sha=outcome.info.head_sha,
+        outcome="posted" if outcome.posted else "printed",
+        routing_ms=outcome.routing_ms,
+    )
+    _record(settings, outcome.result, context)
     if args.format == "json":
         doc = review_json(outcome.result, 0.0)
         doc["github"] = {
@@ -211,6 +224,15 @@ def run_pull_review(args: argparse.Namespace, out: Console) -> int:
                 f"{comment['side']} ---\n{comment['body']}\n"
             )
     return 0
+
+
+def _record(settings: Settings, result: ReviewResult, context: ReviewContext) -> None:
+    """Add the review to the ledger in `TIERED_REVIEW_DB` (by default the user's state folder)."""
+    engine = open_database(settings.database)
+    try:
+        record_review(engine, result, context)
+    finally:
+        engine.dispose()
 
 
 async def _review(

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from app.commands import gate, runs_today
 from app.config import Mode, build_config
 from app.github_api import GitHubClient
+from app.ledger import ReviewContext, record_review
 from app.logs import log_context
 from app.metrics import Metrics
-from app.pr_review import Outcome, PullRef, Toolkit, review_pull_request
-from app.providers import Provider
+from app.pr_review import Outcome, PullRef, Toolkit, plan_pull_request, review_pull_request
 from app.registry import available, build_provider
 from app.resources import default_config_data, load_catalog, load_prompts
 from app.settings import Settings
@@ -75,12 +76,14 @@ class JobRunner:
         counter: TokenCounter,
         metrics: Metrics | None = None,
         today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
+        ledger: Engine | None = None,
     ) -> None:
         self._settings = settings
         self._client_for = client_for
         self._counter = counter
         self._metrics = metrics
         self._today = today
+        self._ledger = ledger
 
     async def run(self, spec: JobSpec) -> str:
         """Do the job; returns a one-line outcome. Raises on failures worth a retry."""
@@ -111,7 +114,7 @@ class JobRunner:
     async def _review(
         self, client: GitHubClient, kit: Toolkit, spec: JobSpec, mode: Mode, trigger: str
     ) -> Outcome:
-        started = time.perf_counter()
+        tenant = str(spec.installation_id or f"{spec.owner}/{spec.repo}")
         outcome = await review_pull_request(
             client,
             PullRef(spec.owner, spec.repo, spec.pr_number),
@@ -119,12 +122,22 @@ class JobRunner:
             mode=mode,
             post=True,
             bot_login=self._settings.bot_login,
-            tenant=str(spec.installation_id or f"{spec.owner}/{spec.repo}"),
+            tenant=tenant,
             trigger=trigger,
         )
         if self._metrics is not None:
-            plan_ms = (time.perf_counter() - started) * 1000 if False else 0.0
-            self._metrics.record_review(outcome.result, plan_ms)
+            self._metrics.record_review(outcome.result, outcome.routing_ms)
+        if self._ledger is not None:
+            context = ReviewContext(
+                source="serve",
+                tenant=tenant,
+                repository=f"{spec.owner}/{spec.repo}",
+                pr_number=spec.pr_number,
+                head_sha=outcome.info.head_sha,
+                outcome="posted",
+                routing_ms=outcome.routing_ms,
+            )
+            record_review(self._ledger, outcome.result, context)
         return outcome
 
     async def _command(self, client: GitHubClient, kit: Toolkit, spec: JobSpec) -> str:
@@ -159,26 +172,10 @@ class JobRunner:
 
     async def _estimate(self, client: GitHubClient, kit: Toolkit, spec: JobSpec) -> float:
         """The deep review's worst-case cost, from a plan only (no model call)."""
-        outcome_kit = Toolkit(
-            kit.defaults,
-            kit.catalog_for,
-            kit.prompts,
-            kit.counter,
-            _NoProviders(),
-            kit.today,
-            kit.concurrency,
-        )
-        del outcome_kit
-        from app.pr_review import plan_pull_request
-
         plan = plan_pull_request(
             client, PullRef(spec.owner, spec.repo, spec.pr_number), kit, Mode.DEEP
         )
         return float(plan.totals.worst_case_usd)
-
-
-class _NoProviders(dict[str, Provider]):
-    """An empty provider map: planning only."""
 
 
 def _describe(outcome: Outcome) -> str:

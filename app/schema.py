@@ -64,3 +64,92 @@ deliveries = sa.Table(
     sa.Column("job_id", sa.Integer, sa.ForeignKey(jobs.c.id), nullable=True),
     sa.Column("outcome", sa.String(32), nullable=False),
 )
+
+# The cost ledger: one row per review, one per model request. Rows carry their tenant and PR
+# so that a report can filter and merge databases without joins across files.
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # A random id that survives copying: `report --db A --db B` counts a review once.
+    sa.Column("uid", sa.String(32), nullable=False),
+    # Which surface wrote it: review (CLI), serve (App), action, eval.
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("repository", sa.String(255), nullable=False),
+    sa.Column("pr_number", sa.Integer, nullable=False),
+    sa.Column("head_sha", sa.String(64), nullable=False),
+    sa.Column("mode", sa.String(32), nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("requests", sa.Integer, nullable=False),
+    sa.Column("findings", sa.Integer, nullable=False),
+    sa.Column("cost_usd", sa.Double, nullable=False),
+    sa.Column("all_frontier_usd", sa.Double, nullable=False),
+    sa.Column("all_middle_usd", sa.Double, nullable=False),
+    sa.Column("routing_ms", sa.Double, nullable=False),
+    sa.Column("catalog_as_of", sa.String(10), nullable=False),
+    sa.UniqueConstraint("uid"),
+    sa.Index(None, "created_at"),
+    sa.Index(None, "tenant", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+review_requests = sa.Table(
+    "review_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("review_id", sa.Integer, sa.ForeignKey(reviews.c.id), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("repository", sa.String(255), nullable=False),
+    sa.Column("pr_number", sa.Integer, nullable=False),
+    sa.Column("head_sha", sa.String(64), nullable=False),
+    sa.Column("mode", sa.String(32), nullable=False),
+    sa.Column("task", sa.String(32), nullable=False),
+    sa.Column("difficulty", sa.String(32), nullable=False),
+    sa.Column("tier", sa.String(32), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("rule", sa.String(128), nullable=False),
+    sa.Column("fresh_input_tokens", sa.Integer, nullable=False),
+    sa.Column("cache_write_tokens", sa.Integer, nullable=False),
+    sa.Column("cache_read_tokens", sa.Integer, nullable=False),
+    sa.Column("output_tokens", sa.Integer, nullable=False),
+    sa.Column("prefix_tokens", sa.Integer, nullable=False),
+    # The first request to its model (and prefix) in the review: the one that writes the cache.
+    sa.Column("first_to_model", sa.Boolean, nullable=False),
+    sa.Column("cost_usd", sa.Double, nullable=False),
+    sa.Column("all_frontier_usd", sa.Double, nullable=False),
+    sa.Column("all_middle_usd", sa.Double, nullable=False),
+    sa.Column("latency_ms", sa.Double, nullable=False),
+    sa.Column("routing_ms", sa.Double, nullable=False),
+    sa.Column("prefix_hash", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Index(None, "review_id"),
+    sa.Index(None, "created_at"),
+    sqlite_autoincrement=True,
+)
+
+# `eval` results: one row per (run, case, tier, category) with the counts that recall and
+# precision are computed from, so that runs add up and compare without re-scoring. What a case
+# cost is an ordinary `reviews` row with source `eval`.
+eval_results = sa.Table(
+    "eval_results",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_uid", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("case_id", sa.String(128), nullable=False),
+    sa.Column("tier", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("expected", sa.Integer, nullable=False),  # planted defects of this category
+    sa.Column("found", sa.Integer, nullable=False),  # planted defects some finding matched
+    sa.Column("reported", sa.Integer, nullable=False),  # findings of this category
+    sa.Column("correct", sa.Integer, nullable=False),  # of those, findings on a planted defect
+    sa.Index(None, "run_uid"),
+    sa.Index(None, "tier", "category", "created_at"),
+    sqlite_autoincrement=True,
+)

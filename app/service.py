@@ -6,7 +6,6 @@ import asyncio
 import gc
 import json
 import logging
-import os
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from app.app_auth import InstallationTokens
 from app.config import build_config
-from app.db import database_url, make_engine, migrate
+from app.db import open_database
 from app.errors import ConfigError, TieredReviewError
 from app.github_api import GitHubClient
 from app.jobs import JobRunner, JobSpec
@@ -76,11 +75,11 @@ def client_factory(settings: Settings) -> tuple[Any, InstallationTokens | None]:
     return client_for, tokens
 
 
-def runner(settings: Settings, metrics: Metrics | None = None) -> JobRunner:
+def runner(settings: Settings, ledger: Engine, metrics: Metrics | None = None) -> JobRunner:
     """The job runner with the token counter and GitHub clients the settings allow."""
     counter, _ = load_counter()
     client_for, _tokens = client_factory(settings)
-    return JobRunner(settings, client_for, counter, metrics)
+    return JobRunner(settings, client_for, counter, metrics, ledger=ledger)
 
 
 def pool_options(settings: Settings) -> PoolOptions:
@@ -103,14 +102,8 @@ def replay(settings: Settings, path: Path, event: str) -> str:
     if decision.action not in ("review", "command"):
         return json.dumps({"action": decision.action, "reason": decision.reason})
     spec = JobSpec.from_decision(decision)
-    outcome = asyncio.run(runner(settings).run(spec))
+    outcome = asyncio.run(runner(settings, open_database(settings.database)).run(spec))
     return json.dumps({"action": decision.action, "reason": decision.reason, "outcome": outcome})
-
-
-def state_dir() -> Path:
-    """Where the default SQLite database lives: the user's state directory."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "tiered-review"
 
 
 def build_server(settings: Settings, *, run_workers: bool = True) -> tuple[FastAPI, Engine]:
@@ -119,15 +112,10 @@ def build_server(settings: Settings, *, run_workers: bool = True) -> tuple[FastA
         raise TieredReviewError(
             "GITHUB_WEBHOOK_SECRET is required: refusing to accept unsigned webhooks"
         )
-    folder = state_dir()
-    url = database_url(settings.database, folder)
-    if url.startswith("sqlite") and settings.database is None:
-        folder.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
-    migrate(engine)
+    engine = open_database(settings.database)
     queue = JobQueue(engine)
     metrics = Metrics()
-    job_runner = runner(settings, metrics)
+    job_runner = runner(settings, engine, metrics)
 
     def handle(job: Any) -> Coroutine[Any, Any, str]:
         return job_runner.run(JobSpec.from_payload(job.payload))

@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from app import schema
 from app.config import config_json_schema
+from app.db import database_url, make_engine, state_dir
 from tests.conftest import EXAMPLE_DIFF, ROOT, git
 
 
@@ -241,3 +244,27 @@ def test_review_end_to_end_against_the_fakes(tmp_path: Path, counter: object) ->
     assert 0 < review["totals"]["savings_pct"] < 100
     assert markdown.returncode == 0 and "## Routing and cost" in markdown.stdout
     assert "Werkzeug 2.1" in state.log.entries[0].body.decode()
+    # Both runs went into the ledger in the default state folder, request by request.
+    ledger = make_engine(database_url(None, state_dir()))
+    try:
+        with ledger.connect() as conn:
+            rows = conn.execute(sa.select(schema.reviews).order_by(schema.reviews.c.id)).all()
+            requests = conn.execute(sa.select(schema.review_requests)).all()
+    finally:
+        ledger.dispose()
+    assert [(r.source, r.repository, r.tenant) for r in rows][0] == ("review", "o/r", "o/r")
+    assert len(rows) == 2 and rows[0].cost_usd == pytest.approx(
+        review["totals"]["cost_usd"], abs=1e-6
+    )
+    first = [q for q in requests if q.review_id == rows[0].id]
+    assert sorted(q.request_id for q in first) == sorted(r["id"] for r in review["requests"])
+    by_id = {r["id"]: r for r in review["requests"]}
+    for q in first:
+        r = by_id[q.request_id]
+        assert (q.tier, q.model, q.cache_read_tokens, q.output_tokens) == (
+            r["tier"],
+            r["model"],
+            r["cache_read_tokens"],
+            r["output_tokens"],
+        )
+        assert q.difficulty in {"trivial", "routine", "substantive", "architectural"}

@@ -122,7 +122,7 @@ def test_migrate_fresh_file_then_rerun_is_a_no_op(tmp_path: Path) -> None:
         assert current_revision(engine) is None
         migrate(engine)
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
         with engine.connect() as conn:
             pragma = conn.exec_driver_sql
             assert pragma("PRAGMA journal_mode").scalar() == "wal"

@@ -14,7 +14,10 @@ from typing import Any
 
 import httpx2
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
+from app import schema
 from app.errors import TieredReviewError
 from app.queue import JobQueue
 from app.service import build_server
@@ -63,6 +66,7 @@ class App:
     queue: JobQueue
     gh_url: str = ""
     llm_url: str = ""
+    engine: Engine | None = None
 
     def deliver(
         self,
@@ -119,7 +123,7 @@ def app(tmp_path: Path, counter: object) -> Iterator[App]:
         server, engine = build_server(settings)
         try:
             with serve(server, lifespan=True) as url:
-                yield App(url, gh, JobQueue(engine), gh_url, llm_url)
+                yield App(url, gh, JobQueue(engine), gh_url, llm_url, engine)
         finally:
             engine.dispose()
 
@@ -141,6 +145,17 @@ def test_a_signed_pull_request_is_reviewed_once_even_when_redelivered(app: App) 
     same_push = app.deliver("pull_request", data, "d-2")  # a second delivery of the same push
     assert same_push.json()["created"] is False
     assert len(app.gh.reviews(OWNER, REPO, NUMBER)) == 1
+    # One ledger row for the one review, tenant = the installation, with its requests.
+    assert app.engine is not None
+    with app.engine.connect() as conn:
+        reviews = conn.execute(sa.select(schema.reviews)).all()
+        requests = conn.execute(sa.select(schema.review_requests)).all()
+    assert [(r.source, r.repository, r.pr_number, r.outcome) for r in reviews] == [
+        ("serve", f"{OWNER}/{REPO}", NUMBER, "posted")
+    ]
+    assert reviews[0].tenant == str(data["installation"]["id"])
+    assert len(requests) == reviews[0].requests > 0
+    assert sum(q.cost_usd for q in requests) == pytest.approx(reviews[0].cost_usd)
 
 
 @pytest.mark.parametrize(
