@@ -133,9 +133,14 @@ class CommentsConfig(_Strict):
 
 
 class BudgetConfig(_Strict):
-    """Spending caps, bound on worst-case cost."""
+    """Spending caps, bound on worst-case cost (input plus max output tokens)."""
 
+    # One review of one push; the plan drops trivial, then routine, then the largest chunks.
     max_usd_per_pr: float | None = Field(default=None, ge=0)
+    # A `/review deep`: refused, with the estimate and the cap, when its worst case is over.
+    max_usd_per_deep_review: float | None = Field(default=None, ge=0)
+    # All reviews of the tenant (installation or repository) in one UTC day.
+    max_usd_per_day: float | None = Field(default=None, ge=0)
 
 
 class PrWideConfig(_Strict):
@@ -281,6 +286,16 @@ def build_config(defaults: Mapping[str, Any], repo: Mapping[str, Any], source: s
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"{source}: unknown key {where!r}") from exc
         raise ConfigError(f"{source}: {where}: {err['msg']}") from exc
+
+
+def with_budget(config: Config, max_usd_per_pr: float | None) -> Config:
+    """`config` with its per-PR cap lowered to `max_usd_per_pr`: the stricter cap wins."""
+    if max_usd_per_pr is None:
+        return config
+    current = config.budget.max_usd_per_pr
+    cap = max_usd_per_pr if current is None else min(current, max_usd_per_pr)
+    budget = config.budget.model_copy(update={"max_usd_per_pr": max(0.0, cap)})
+    return config.model_copy(update={"budget": budget})
 
 
 def _optional(node: Any) -> Any:

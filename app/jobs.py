@@ -5,18 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from app.commands import gate, runs_today
-from app.config import Mode, build_config
+from app.commands import WRITE_PERMISSIONS, gate, runs_today
+from app.config import Mode
 from app.github_api import GitHubClient
-from app.ledger import ReviewContext, record_review
+from app.ledger import ReviewContext, day_start, record_review, spent_since
 from app.logs import log_context
 from app.metrics import Metrics
-from app.pr_review import Outcome, PullRef, Toolkit, plan_pull_request, review_pull_request
+from app.pr_review import (
+    CONFIG_PATH,
+    Outcome,
+    PullRef,
+    Toolkit,
+    plan_pull_request,
+    review_pull_request,
+)
 from app.registry import available, build_provider
 from app.resources import default_config_data, load_catalog, load_prompts
 from app.settings import Settings
@@ -66,8 +73,25 @@ class JobSpec:
         return {k: getattr(self, k) for k in self.__slots__}
 
 
+@dataclass(frozen=True, slots=True)
+class JobReport:
+    """What a job did: one line for the log, and the review when one ran."""
+
+    text: str
+    outcome: Outcome | None = None
+
+
+# What the tenant spent today before this job: (client, spec, tenant, today) -> USD.
+SpentToday = Callable[[GitHubClient, JobSpec, str, dt.date], float]
+
+
 class JobRunner:
-    """Runs jobs with one GitHub client per job and the providers the settings allow."""
+    """Runs jobs with one GitHub client per job and the providers the settings allow.
+
+    `source` names the surface in the ledger (serve, action). `max_usd_per_pr` is a cap from
+    outside the repository (the Action's input); `spent_today` feeds the daily cap, by default
+    from the ledger.
+    """
 
     def __init__(
         self,
@@ -77,6 +101,11 @@ class JobRunner:
         metrics: Metrics | None = None,
         today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
         ledger: Engine | None = None,
+        *,
+        source: str = "serve",
+        config_path: str = CONFIG_PATH,
+        max_usd_per_pr: float | None = None,
+        spent_today: SpentToday | None = None,
     ) -> None:
         self._settings = settings
         self._client_for = client_for
@@ -84,9 +113,17 @@ class JobRunner:
         self._metrics = metrics
         self._today = today
         self._ledger = ledger
+        self._source = source
+        self._config_path = config_path
+        self._max_usd_per_pr = max_usd_per_pr
+        self._spent_today = spent_today or self._ledger_spent
 
     async def run(self, spec: JobSpec) -> str:
         """Do the job; returns a one-line outcome. Raises on failures worth a retry."""
+        return (await self.execute(spec)).text
+
+    async def execute(self, spec: JobSpec) -> JobReport:
+        """Do the job and keep what it reviewed."""
         with log_context(repository=f"{spec.owner}/{spec.repo}", pr=spec.pr_number):
             client = self._client_for(spec.installation_id)
             providers = {
@@ -101,20 +138,33 @@ class JobRunner:
                     providers,
                     self._today(),
                     self._settings.concurrency,
+                    self._config_path,
+                    self._max_usd_per_pr,
                 )
                 if spec.kind == "command":
                     return await self._command(client, kit, spec)
-                outcome = await self._review(client, kit, spec, Mode(spec.mode), spec.trigger)
-                return _describe(outcome)
+                outcome = await self._review(client, kit, spec, Mode(spec.mode))
+                return JobReport(_describe(outcome), outcome)
             finally:
                 for provider in providers.values():
                     await provider.aclose()
                 client.close()
 
+    def _tenant(self, spec: JobSpec) -> str:
+        return str(spec.installation_id or f"{spec.owner}/{spec.repo}")
+
+    def _ledger_spent(
+        self, _client: GitHubClient, _spec: JobSpec, tenant: str, today: dt.date
+    ) -> float:
+        if self._ledger is None:
+            return 0.0
+        return spent_since(self._ledger, tenant, day_start(today))
+
     async def _review(
-        self, client: GitHubClient, kit: Toolkit, spec: JobSpec, mode: Mode, trigger: str
+        self, client: GitHubClient, kit: Toolkit, spec: JobSpec, mode: Mode
     ) -> Outcome:
-        tenant = str(spec.installation_id or f"{spec.owner}/{spec.repo}")
+        tenant = self._tenant(spec)
+        kit = replace(kit, spent_today=lambda: self._spent_today(client, spec, tenant, kit.today))
         outcome = await review_pull_request(
             client,
             PullRef(spec.owner, spec.repo, spec.pr_number),
@@ -123,13 +173,13 @@ class JobRunner:
             post=True,
             bot_login=self._settings.bot_login,
             tenant=tenant,
-            trigger=trigger,
+            trigger=spec.trigger,
         )
         if self._metrics is not None:
             self._metrics.record_review(outcome.result, outcome.routing_ms)
         if self._ledger is not None:
             context = ReviewContext(
-                source="serve",
+                source=self._source,
                 tenant=tenant,
                 repository=f"{spec.owner}/{spec.repo}",
                 pr_number=spec.pr_number,
@@ -140,7 +190,7 @@ class JobRunner:
             record_review(self._ledger, outcome.result, context)
         return outcome
 
-    async def _command(self, client: GitHubClient, kit: Toolkit, spec: JobSpec) -> str:
+    async def _command(self, client: GitHubClient, kit: Toolkit, spec: JobSpec) -> JobReport:
         info = client.pull(spec.owner, spec.repo, spec.pr_number)
         commenter = spec.commenter or ""
         permission = client.permission(spec.owner, spec.repo, commenter)
@@ -148,9 +198,12 @@ class JobRunner:
         today = self._today()
         mode = Mode(spec.mode)
         estimate: float | None = None
-        if mode is Mode.DEEP and permission in ("admin", "maintain", "write"):
-            estimate = await self._estimate(client, kit, spec)
-        config = build_config(default_config_data(), {}, "defaults")
+        deep_cap: float | None = None
+        if mode is Mode.DEEP and permission in WRITE_PERMISSIONS:
+            ref = PullRef(spec.owner, spec.repo, spec.pr_number)
+            plan, config = plan_pull_request(client, ref, kit, Mode.DEEP)
+            estimate = plan.totals.worst_case_usd
+            deep_cap = config.budget.max_usd_per_deep_review
         decision = gate(
             "review deep" if mode is Mode.DEEP else "review",
             commenter=commenter,
@@ -160,22 +213,16 @@ class JobRunner:
             daily_limit=self._settings.commands_per_day,
             today=today,
             estimate_usd=estimate,
-            deep_cap_usd=config.budget.max_usd_per_pr,
+            deep_cap_usd=deep_cap,
         )
         if spec.comment_id is not None:
             client.react(spec.owner, spec.repo, spec.comment_id, "eyes")
         client.reply(info, decision.reply)
         if not decision.allowed:
-            return f"refused /{'review deep' if mode is Mode.DEEP else 'review'}: {decision.reason}"
-        outcome = await self._review(client, kit, spec, mode, spec.trigger)
-        return _describe(outcome)
-
-    async def _estimate(self, client: GitHubClient, kit: Toolkit, spec: JobSpec) -> float:
-        """The deep review's worst-case cost, from a plan only (no model call)."""
-        plan = plan_pull_request(
-            client, PullRef(spec.owner, spec.repo, spec.pr_number), kit, Mode.DEEP
-        )
-        return float(plan.totals.worst_case_usd)
+            name = "review deep" if mode is Mode.DEEP else "review"
+            return JobReport(f"refused /{name}: {decision.reason}")
+        outcome = await self._review(client, kit, spec, mode)
+        return JobReport(_describe(outcome), outcome)
 
 
 def _describe(outcome: Outcome) -> str:

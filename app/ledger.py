@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app import schema
@@ -113,3 +115,17 @@ def record_review(
                 schema.review_requests.insert(), [{**r, "review_id": review_id} for r in requests]
             )
     return uid
+
+
+def day_start(day: dt.date) -> float:
+    """The epoch second at which `day` begins in UTC (the daily budget's day)."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp()
+
+
+def spent_since(engine: Engine, tenant: str, since: float) -> float:
+    """What the tenant's reviews cost from `since` (epoch seconds) on."""
+    query = sa.select(sa.func.coalesce(sa.func.sum(schema.reviews.c.cost_usd), 0.0)).where(
+        schema.reviews.c.tenant == tenant, schema.reviews.c.created_at >= since
+    )
+    with engine.connect() as conn:
+        return float(conn.execute(query).scalar_one())

@@ -113,7 +113,15 @@ def build_plan(diff_text: str, inputs: PlanInputs) -> Plan:
     budget = config.budget.max_usd_per_pr
     if budget is not None:
         chunks, requests, dropped = _fit_budget(chunks, requests, budget, packer, router, inputs)
-        if dropped:
+        if dropped and not requests:
+            warnings.append(
+                Warning(
+                    "over_budget",
+                    f"not reviewed: even the smallest review's worst case is over the "
+                    f"${budget:.2f} budget",
+                )
+            )
+        elif dropped:
             warnings.append(
                 Warning(
                     "over_budget",
@@ -290,6 +298,10 @@ def _fit_budget(
             replace(c, skipped=SkipReason.OVER_BUDGET) if c.id in gone else c for c in chunks
         )
         requests = _requests(chunks, packer, router, inputs.mode)
+    if sum(p.worst_case_usd for p in price_all(requests, inputs.counter)) > budget:
+        # Even the summary alone is over: the budget binds, so nothing is sent at all.
+        dropped += [r.id for r in requests]
+        requests = []
     return chunks, requests, dropped
 
 

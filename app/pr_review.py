@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.catalog import Catalog
-from app.config import Config, Difficulty, Mode, build_config, parse_repo_config
+from app.config import Config, Difficulty, Mode, build_config, parse_repo_config, with_budget
 from app.diff import diff_from_patches, parse_diff
 from app.engine import EngineOptions, ReviewResult, run_review
 from app.errors import TieredReviewError
@@ -75,6 +75,9 @@ class Toolkit:
     providers: Mapping[str, Provider]
     today: dt.date
     concurrency: int = 8
+    config_path: str = CONFIG_PATH  # read from the base branch, never from the PR's head
+    max_usd_per_pr: float | None = None  # a cap from outside the repo: the stricter one wins
+    spent_today: Callable[[], float] | None = None  # the tenant's spend today, for the daily cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +110,22 @@ def _bot_state(comments: list[BotComment]) -> tuple[int | None, list[str], froze
     return (sticky.id if sticky else None), shas, frozenset(prints)
 
 
-def _config(client: GitHubClient, info: PullInfo, defaults: Mapping[str, Any]) -> Config:
-    """The bot's config from the base branch only: a PR cannot change its own review."""
-    text = client.file_text(info.owner, info.repo, CONFIG_PATH, info.base_sha)
-    repo = parse_repo_config(text, f"{CONFIG_PATH}@{info.base_sha[:12]}") if text else {}
-    return build_config(defaults, repo, CONFIG_PATH)
+def repo_config(client: GitHubClient, info: PullInfo, kit: Toolkit, mode: Mode) -> Config:
+    """The bot's config from the base branch only: a PR cannot change its own review.
+
+    A deep review is bound by the deep-review cap instead of the per-PR one; a cap from outside
+    the repository (the Action's input, what is left of the day's budget) lowers either.
+    """
+    path = kit.config_path
+    text = client.file_text(info.owner, info.repo, path, info.base_sha)
+    repo = parse_repo_config(text, f"{path}@{info.base_sha[:12]}") if text else {}
+    config = build_config(kit.defaults, repo, path)
+    if mode is Mode.DEEP:
+        budget = config.budget.model_copy(
+            update={"max_usd_per_pr": config.budget.max_usd_per_deep_review}
+        )
+        config = config.model_copy(update={"budget": budget})
+    return with_budget(config, kit.max_usd_per_pr)
 
 
 async def review_pull_request(
@@ -127,7 +141,8 @@ async def review_pull_request(
 ) -> Outcome:
     """Review one PR; with `post`, leave one review, the sticky summary and a check run."""
     info = client.pull(ref.owner, ref.repo, ref.number)
-    config = _config(client, info, kit.defaults)
+    config = repo_config(client, info, kit, mode)
+    config, budget_note = _within_daily_cap(config, kit)
     catalog: Catalog = kit.catalog_for(config)
     mine = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
     sticky_id, shas, posted_prints = _bot_state(mine)
@@ -140,6 +155,7 @@ async def review_pull_request(
         else:
             files = tuple(f for f in info.files if f.filename in changed)
             scope_note = f"incremental: {len(files)} files changed since {last[:12]}"
+    scope_note = "; ".join(n for n in (scope_note, budget_note) if n)
     diff_text, missing = diff_from_patches(files)
     if info.over_file_limit:
         missing += (f"the PR has more files than GitHub lists ({len(info.files)} read)",)
@@ -206,6 +222,15 @@ async def review_pull_request(
     )
 
 
+def _within_daily_cap(config: Config, kit: Toolkit) -> tuple[Config, str]:
+    """`config` bound by what is left of the tenant's daily budget, and a note saying so."""
+    cap = config.budget.max_usd_per_day
+    if cap is None or kit.spent_today is None:
+        return config, ""
+    left = max(0.0, cap - kit.spent_today())
+    return with_budget(config, left), f"daily budget: ${left:.2f} of ${cap:.2f} left today"
+
+
 def _plan(
     client: GitHubClient,
     info: PullInfo,
@@ -223,12 +248,21 @@ def _plan(
     return build_plan(diff_text, replace(inputs, sources=sources)) if sources else plan
 
 
-def plan_pull_request(client: GitHubClient, ref: PullRef, kit: Toolkit, mode: Mode) -> Plan:
-    """The whole PR's plan (no model call): what a `/review deep` reply quotes as its cost."""
+def plan_pull_request(
+    client: GitHubClient, ref: PullRef, kit: Toolkit, mode: Mode
+) -> tuple[Plan, Config]:
+    """The whole PR's plan with no cap applied (no model call), and the repository's config.
+
+    The plan is what a `/review deep` reply quotes and checks against the deep-review cap.
+    """
     info = client.pull(ref.owner, ref.repo, ref.number)
-    config = _config(client, info, kit.defaults)
+    config = repo_config(client, info, kit, mode)
+    uncapped = config.model_copy(
+        update={"budget": config.budget.model_copy(update={"max_usd_per_pr": None})}
+    )
     diff_text, _ = diff_from_patches(info.files)
-    return _plan(client, info, config, kit.catalog_for(config), kit, mode, diff_text)
+    plan = _plan(client, info, uncapped, kit.catalog_for(config), kit, mode, diff_text)
+    return plan, config
 
 
 def _sources(client: GitHubClient, info: PullInfo, plan: Plan) -> dict[str, str]:

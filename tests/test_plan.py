@@ -202,6 +202,18 @@ def test_budget_drops_trivial_then_routine_then_largest(make_inputs: InputsFacto
     assert "over_budget" in {w.code for w in plan.warnings}
 
 
+@pytest.mark.parametrize("budget", [0.0, 0.0005])
+def test_a_budget_below_the_smallest_review_sends_nothing(
+    make_inputs: InputsFactory, budget: float
+) -> None:
+    plan = build_plan(EXAMPLE_DIFF.read_text(), make_inputs({"budget": {"max_usd_per_pr": budget}}))
+    assert not plan.requests
+    assert plan.totals.worst_case_usd == 0 <= budget
+    assert all(c.skipped is not None for c in plan.chunks)
+    [warning] = [w for w in plan.warnings if w.code == "over_budget"]
+    assert warning.message.startswith("not reviewed") and f"${budget:.2f}" in warning.message
+
+
 def test_retiring_models_warn_with_the_given_date(make_inputs: InputsFactory) -> None:
     overrides = {"tiers": {"middle": {"model": "openai:gpt-4.1"}}}
     soon = build_plan("", make_inputs(overrides))
