@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.catalog import ModelEntry
 from app.errors import ConfigError
+from app.globs import check_globs
 from app.patterns import check_pattern
 
 
@@ -108,6 +109,12 @@ class PathInstruction(_Strict):
     path: str
     text: str
 
+    @field_validator("path")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        check_globs([value])  # a GlobError is a ValueError: pydantic names the key
+        return value
+
 
 class PathsConfig(_Strict):
     """Path filters: excluded, private (local tier only) and per-path instructions."""
@@ -115,6 +122,12 @@ class PathsConfig(_Strict):
     exclude: list[str] = []
     private: list[str] = []
     instructions: list[PathInstruction] = []
+
+    @field_validator("exclude", "private")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        check_globs(value)
+        return value
 
 
 class SkipConfig(_Strict):
@@ -181,6 +194,12 @@ class DifficultyGlobs(_Strict):
     public_api: list[str]
     config: list[str]
     new_package: list[str]
+
+    @field_validator("*")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        check_globs(value)
+        return value
 
 
 class DifficultyConfig(_Strict):
@@ -257,16 +276,55 @@ def _forbidden_path(data: Any, path: str = "") -> str | None:
     return None
 
 
+# Far more keys and values than any real config holds (the defaults hold 562), yet a walk this long
+# is quick: a file whose aliases expand past it is a "billion laughs" or a recursive alias.
+MAX_CONFIG_VALUES = 20_000
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _value_problem(data: Any) -> str | None:
+    """Why the loaded YAML cannot be used whatever its keys, or None.
+
+    Too many values once aliases are expanded (a "billion laughs" or a recursive alias), or a
+    string with a lone surrogate (YAML's `"\\ud800"` escape), which no request can encode.
+    """
+    stack, seen = [data], 0
+    while stack:
+        seen += 1
+        if seen > MAX_CONFIG_VALUES:
+            return (
+                f"more than {MAX_CONFIG_VALUES} values once YAML aliases are expanded "
+                "(an alias bomb or a recursive alias?)"
+            )
+        node = stack.pop()
+        if isinstance(node, str) and not node.isascii() and _SURROGATE.search(node):
+            return f"the text {node[:40]!r} holds a lone surrogate (\\ud800-\\udfff)"
+        if isinstance(node, dict):
+            stack.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
 def parse_repo_config(text: str, source: str) -> dict[str, Any]:
     """Parse the YAML text of a repo config into a mapping (validated later, after merging)."""
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    # ValueError: a scalar that does not convert, such as the timestamp 2026-13-45.
+    except (yaml.YAMLError, ValueError) as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{source}: not valid YAML: nested too deeply") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys")
+    problem = _value_problem(data)
+    if problem:
+        raise ConfigError(f"{source}: {problem}")
     forbidden = _forbidden_path(data)
     if forbidden:
         raise ConfigError(
@@ -284,8 +342,9 @@ def build_config(defaults: Mapping[str, Any], repo: Mapping[str, Any], source: s
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         if err["type"] == "extra_forbidden":
-            raise ConfigError(f"{source}: unknown key {where!r}") from exc
-        raise ConfigError(f"{source}: {where}: {err['msg']}") from exc
+            raise ConfigError(f"{source}: unknown key {where[:200]!r}") from exc
+        message = err["msg"] if len(err["msg"]) <= 300 else err["msg"][:300] + "..."
+        raise ConfigError(f"{source}: {where[:200]}: {message}") from exc
 
 
 def with_budget(config: Config, max_usd_per_pr: float | None) -> Config:

@@ -103,12 +103,14 @@ def _unquote(path: str) -> str:
     while i < len(body):
         c = body[i]
         if c == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt in "01234567" and i + 3 < len(body) + 1:
-                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+            nxt, octal = body[i + 1], body[i + 1 : i + 4]
+            if len(octal) == 3 and all(d in "01234567" for d in octal):  # git writes all three
+                out.append(int(octal, 8) & 0xFF)
                 i += 4
                 continue
-            out.append(_QUOTED_ESCAPES.get(nxt, ord(nxt)))
+            known = _QUOTED_ESCAPES.get(nxt)
+            # Not an escape git writes: keep the character, which may be beyond one byte.
+            out.extend([known] if known is not None else nxt.encode("utf-8", "surrogateescape"))
             i += 2
             continue
         out.extend(c.encode("utf-8", "surrogateescape"))
@@ -153,9 +155,16 @@ def _hunk(index: int, hunk: UnidiffHunk) -> Hunk:
     )
 
 
+def _shown(path: str | None) -> str | None:
+    """A path as text: bytes that were not UTF-8 become U+FFFD (the file itself is skipped)."""
+    return None if path is None else _SURROGATE.sub("\ufffd", path)
+
+
 def _file(patched: PatchedFile) -> FileDiff:
-    source, target = _clean(patched.source_file), _clean(patched.target_file)
-    path = target or source or _unquote(patched.path)
+    raw_source, raw_target = _clean(patched.source_file), _clean(patched.target_file)
+    raw_path = raw_target or raw_source or _unquote(patched.path)
+    # Paths reach plans, prompts and GitHub as text; `undecodable` keeps what they were.
+    source, target, path = _shown(raw_source), _shown(raw_target), _shown(raw_path) or ""
     status = _status(patched)
     header = (
         f"diff --git a/{source or path} b/{target or path}\n"
@@ -163,7 +172,7 @@ def _file(patched: PatchedFile) -> FileDiff:
         f"+++ {'b/' + target if target else '/dev/null'}\n"
     )
     hunks = tuple(_hunk(i, h) for i, h in enumerate(patched))
-    undecodable = _SURROGATE.search(path) is not None or any(
+    undecodable = _SURROGATE.search(raw_path) is not None or any(
         _SURROGATE.search(h.text) for h in hunks
     )
     return FileDiff(
@@ -177,6 +186,11 @@ def _file(patched: PatchedFile) -> FileDiff:
         removed=sum(len(h.removed_lines) for h in hunks),
         undecodable=undecodable,
     )
+
+
+def _cut(text: str, limit: int = 120) -> str:
+    """`text` cut for an error message: unidiff quotes whole lines, which may be megabytes."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _locate(text: str) -> str:
@@ -198,7 +212,7 @@ def _locate(text: str) -> str:
                 return f"line {number} in {path}: hunk at line {start} is longer than its header"
             continue
         if line.startswith("+++ "):
-            path = _clean(line[4:].split("\t")[0]) or path
+            path = _cut(_clean(line[4:].split("\t")[0]) or path)
         match = header.match(line)
         if match:
             old_left = int(match.group(1) or 1)
@@ -214,7 +228,7 @@ def parse_diff(text: str) -> tuple[FileDiff, ...]:
     try:
         patch = PatchSet(text)
     except UnidiffParseError as exc:
-        raise DiffError(f"malformed diff: {exc} ({_locate(text)})") from exc
+        raise DiffError(f"malformed diff: {_cut(str(exc))} ({_locate(text)})") from exc
     if not len(patch) and text.strip():
         first = text.lstrip().splitlines()[0][:60]
         raise DiffError(

@@ -81,6 +81,10 @@ def parse_output(text: str) -> ReviewOut:
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise OutputError(f"not valid JSON: {exc.msg} at {where}") from exc
+    except ValueError as exc:  # a number past Python's 4,300-digit int conversion limit
+        raise OutputError("not valid JSON: a number has too many digits") from exc
+    except RecursionError as exc:
+        raise OutputError("not valid JSON: nested too deeply") from exc
     try:
         return ReviewOut.model_validate(data)
     except ValidationError as exc:

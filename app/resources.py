@@ -55,6 +55,10 @@ def load_config(path: Path | None) -> Config:
             text = path.read_text("utf-8")
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})"
+            ) from exc
         repo = parse_repo_config(text, source)
     return build_config(default_config_data(), repo, source)
 

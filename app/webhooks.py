@@ -26,6 +26,7 @@ SIGNATURE_PREFIX = "sha256="
 REVIEW_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
 _HEX = frozenset("0123456789abcdefABCDEF")
 _BLANKS = re.compile(r"[ \t]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 DecisionAction = Literal["review", "command", "pong", "installation", "ignore"]
 
@@ -265,7 +266,25 @@ def parse_json(body: bytes) -> Mapping[str, Any]:
         raise WebhookError(f"malformed JSON: {error}") from None
     if not isinstance(data, dict):
         raise WebhookError(f"malformed JSON: top level is {type(data).__name__}, not an object")
+    if _unpaired_surrogate(data):  # text no log, queue row or JSON answer can encode
+        raise WebhookError("malformed JSON: a string holds an unpaired \\ud800-\\udfff escape")
     return data
+
+
+def _unpaired_surrogate(data: Any) -> bool:
+    """Whether any key or string holds a lone surrogate (json.loads joins the valid pairs)."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if not node.isascii() and _SURROGATE.search(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def classify(event: str, payload: Mapping[str, Any], rules: SkipRules) -> Decision:
