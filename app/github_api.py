@@ -8,6 +8,7 @@ earlier attempt landed, so a POST applied but answered 502 is never doubled.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -174,6 +175,14 @@ class GitHubClient:
             raise GitHubError(f"{owner}/{repo}#{number}: {_describe(exc)}") from exc
         return out
 
+    def bot_comments_since(self, owner: str, repo: str, since: dt.datetime, bot: str) -> list[str]:
+        """The bodies of the bot's issue comments on any PR of the repository updated `since`."""
+        try:
+            comments = self._repo(owner, repo).get_issues_comments(since=since)
+            return [c.body or "" for c in comments if c.user and c.user.login == bot]
+        except GithubException as exc:
+            raise GitHubError(f"{owner}/{repo} comments: {_describe(exc)}") from exc
+
     def post_review(
         self,
         info: PullInfo,
@@ -211,24 +220,40 @@ class GitHubClient:
         return created[-1]
 
     def neutral_check(self, info: PullInfo, title: str, summary: str) -> bool:
-        """A neutral `tiered-review` check run; False when the token may not create one."""
+        """A neutral `tiered-review` check run; False when the token may not create one.
+
+        Best effort: the review and the summary are already up, so a check run GitHub keeps
+        refusing with 5xx is logged and skipped rather than failing the job (whose retry would
+        run every model request again). There is no marker to find an earlier attempt by; a
+        create applied but answered 5xx and repeated leaves a second neutral run of the same
+        name, and the PR shows the latest.
+        """
         output: dict[str, str | list[dict[str, str | int]]] = {
             "title": title[:255],
             "summary": summary[:65_535],
         }
-        try:
-            self._repo(info.owner, info.repo).create_check_run(
+        repo = self._repo(info.owner, info.repo)
+
+        def create() -> None:
+            repo.create_check_run(
                 name="tiered-review",
                 head_sha=info.head_sha,
                 status="completed",
                 conclusion="neutral",
                 output=output,
             )
-        except GithubException as exc:
-            if exc.status in (403, 404, 422):  # a personal or workflow token without checks:write
-                log.info("no check run: %s", _describe(exc))
+
+        try:
+            self._write("check run", create, lambda: False)
+        except GitHubError as exc:
+            status = exc.__cause__.status if isinstance(exc.__cause__, GithubException) else 0
+            if status in (403, 404, 422):  # a personal or workflow token without checks:write
+                log.info("no check run: %s", exc)
                 return False
-            raise GitHubError(f"check run: {_describe(exc)}") from exc
+            if status == 429 or status >= 500:
+                log.warning("no check run: %s", exc)
+                return False
+            raise
         return True
 
     def reply(self, info: PullInfo, body: str) -> None:

@@ -247,7 +247,7 @@ async def _messages(state: FakeLLM, request: Request) -> Response:
         return _error(state, entry, 400, "invalid_request_error", str(exc))
     entry.model, entry.prefix_sha256 = prompt.model, prompt.prefix_sha256
 
-    fault = state.faults.take(prompt.model)
+    fault = state.faults.take(prompt.model, entry.identity)
     entry.fault = fault.kind if fault else None
     # The provider reads its cache when the request arrives, before the (slow) generation.
     usage, writes = _plan_cache(state, prompt, namespace) if reaches_model(fault) else ({}, [])

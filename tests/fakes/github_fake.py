@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import copy
@@ -17,6 +18,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -31,6 +33,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from tests.fakes.chaos import Chaos, Draw
 from tests.fakes.server import serve
 
 DEFAULT_OPENAPI = (
@@ -68,6 +71,11 @@ _REVIEW_STATES = {
     "COMMENT": "COMMENTED",
 }
 _REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "eyes", "rocket")
+# Random faults `FakeGitHub.chaos` injects: a 502 before the request is applied, a slow answer,
+# and a write applied but answered 502 (reads drawing it get a plain 502).
+GITHUB_CHAOS_KINDS = ("502", "slow", "applied_502")
+_WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+_ANY_PATH = re.compile("")
 
 
 # --- records tests read -------------------------------------------------------------------------
@@ -82,6 +90,9 @@ class GitHubRequest:
     query: Mapping[str, str]
     body: Any  # parsed JSON, the raw text when it did not parse, or None
     status: int
+    # The fault it met: "502" (not applied), "applied_502" (applied, then 502), "slow", ...
+    fault: str | None = None
+    answered: float = 0.0  # time.monotonic() when the fake answered it
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +291,29 @@ class OpenApiSubset:
 @functools.cache
 def load_openapi(path: Path = DEFAULT_OPENAPI) -> OpenApiSubset:
     """Load and convert the OpenAPI subset once per process."""
-    return OpenApiSubset(json.loads(path.read_text(encoding="utf-8")))
+    return OpenApiSubset(_with_repo_comments(json.loads(path.read_text(encoding="utf-8"))))
+
+
+def _with_repo_comments(document: dict[str, Any]) -> dict[str, Any]:
+    """Add `issues/list-comments-for-repo`, which the shared subset lacks, built from its PR twin.
+
+    GitHub documents it as the same comment objects as `issues/list-comments`, for the whole
+    repository: https://docs.github.com/rest/issues/comments#list-issue-comments-for-a-repository
+    """
+    twin = document["paths"]["/repos/{owner}/{repo}/issues/{issue_number}/comments"]["get"]
+    op = copy.deepcopy(twin)
+    op["operationId"] = "issues/list-comments-for-repo"
+    op["parameters"] = [p for p in op["parameters"] if p["name"] != "issue_number"] + [
+        {
+            "in": "query",
+            "name": "sort",
+            "schema": {"type": "string", "enum": ["created", "updated"]},
+        },
+        {"in": "query", "name": "direction", "schema": {"type": "string", "enum": ["asc", "desc"]}},
+    ]
+    op["responses"] = {k: v for k, v in op["responses"].items() if k in ("200", "404")}
+    document["paths"].setdefault("/repos/{owner}/{repo}/issues/comments", {})["get"] = op
+    return document
 
 
 def _coerce(value: str, schema: Mapping[str, Any]) -> Any:
@@ -556,6 +589,9 @@ class FakeGitHub:
         self._check_runs: list[dict[str, Any]] = []
         self._tokens: list[str] = []
         self._faults: list[_Fault] = []
+        self._chaos: Chaos | None = None
+        self._fault_used: _Fault | None = None  # the fault `_answer` applied, read by `handle`
+        self._slow_s = (2.0, 5.0)
         self._requests: list[GitHubRequest] = []
         self._refused: list[RefusedRequest] = []
         self._response_errors: list[str] = []
@@ -708,6 +744,53 @@ class FakeGitHub:
                 _Fault(method.upper(), re.compile(path_regex), status, times, apply, retry_after)
             )
 
+    def chaos(
+        self,
+        rate: float,
+        kinds: Iterable[str] = GITHUB_CHAOS_KINDS,
+        seed: int = 0,
+        *,
+        slow_s: tuple[float, float] = (2.0, 5.0),
+    ) -> None:
+        """Fail each request with probability `rate`, of a kind drawn evenly from `kinds`.
+
+        "502" answers 502 without applying the request; "slow" answers normally after a delay
+        drawn from `slow_s`; "applied_502" applies a write, then answers 502 (a read drawing it
+        is answered 502). Scripted `fail_next` faults come first. Deterministic for a seed (see
+        `tests.fakes.chaos`); a rate of 0 turns chaos off.
+        """
+        chosen = tuple(kinds)
+        unknown = sorted(set(chosen) - set(GITHUB_CHAOS_KINDS))
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}; expected {GITHUB_CHAOS_KINDS}")
+        with self._lock:
+            self._chaos = Chaos(rate, chosen, seed) if rate > 0 else None
+            self._slow_s = slow_s
+
+    def injected(self) -> dict[str, int]:
+        """How many random faults of each kind chaos injected (scripted ones are not counted)."""
+        with self._lock:
+            chaos = self._chaos
+        return {} if chaos is None else chaos.injected()
+
+    def draw(self, method: str, path: str, query: Mapping[str, str], raw: bytes) -> Draw | None:
+        """The chaos fault for this request, if any (the ASGI app asks before `handle`)."""
+        with self._lock:
+            chaos = self._chaos
+        if chaos is None:
+            return None
+        kinds = chaos.kinds
+        if method.upper() not in _WRITE_METHODS:  # a read has nothing to apply
+            kinds = tuple("502" if k == "applied_502" else k for k in kinds)
+        args = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
+        identity = f"{method.upper()} {path}?{args}\0{hashlib.sha256(raw).hexdigest()}"
+        return chaos.draw(identity, kinds)
+
+    def delay(self, drawn: Draw) -> float:
+        """Seconds a "slow" fault waits before the answer."""
+        low, high = self._slow_s
+        return low + (high - low) * drawn.fraction
+
     # -- what tests read back ----------------------------------------------------------------
 
     @property
@@ -776,8 +859,12 @@ class FakeGitHub:
         authorization: str | None,
         raw: bytes,
         base: str,
+        injected: str | None = None,
     ) -> _Reply:
-        """Answer one request: match, authenticate, inject faults, validate, apply, check."""
+        """Answer one request: match, authenticate, inject faults, validate, apply, check.
+
+        `injected` is a chaos fault kind drawn for this request ("502" or "applied_502").
+        """
         body: Any = None
         parsed = True
         if raw:
@@ -786,10 +873,17 @@ class FakeGitHub:
             except ValueError:
                 body, parsed = raw.decode("utf-8", "replace"), False
         with self._lock:
+            self._fault_used = None
             status, payload, headers = self._answer(
-                method, path, query, authorization, raw if parsed else None, body, base
+                method, path, query, authorization, raw if parsed else None, body, base, injected
             )
-            self._requests.append(GitHubRequest(method, path, dict(query), body, status))
+            used = self._fault_used
+            kind = "slow" if injected == "slow" else None
+            if used is not None:
+                kind = f"applied_{used.status}" if used.apply else str(used.status)
+            self._requests.append(
+                GitHubRequest(method, path, dict(query), body, status, kind, time.monotonic())
+            )
         return status, payload, headers
 
     def _answer(
@@ -801,6 +895,7 @@ class FakeGitHub:
         raw: bytes | None,
         body: Any,
         base: str,
+        injected: str | None = None,
     ) -> _Reply:
         """`raw` is None when the body did not parse as JSON."""
         matched = self.spec.match(method, path)
@@ -824,6 +919,9 @@ class FakeGitHub:
             fault.remaining -= 1
             if fault.remaining <= 0:
                 self._faults.remove(fault)
+        elif injected in ("502", "applied_502"):
+            fault = _Fault(method, _ANY_PATH, 502, 1, injected == "applied_502", None)
+        self._fault_used = fault
         try:
             if fault is not None and not fault.apply:
                 return self._fault_reply(fault)
@@ -1605,6 +1703,16 @@ def _list_issue_comments(state: FakeGitHub, call: _Call) -> _Reply:
     return _page(call, comments)
 
 
+def _list_repo_issue_comments(state: FakeGitHub, call: _Call) -> _Reply:
+    repo, since = state._repo(call), call.query.get("since", "")
+    comments = [
+        _issue_comment_json(state, call.base, repo, c)
+        for c in state._issue_comments
+        if c["repo_key"] == call.repo_key and c["updated_at"] >= since
+    ]
+    return _page(call, comments)
+
+
 def _create_issue_comment(state: FakeGitHub, call: _Call) -> _Reply:
     repo, pull = state._repo(call), state._pull(call)
     _check_body(call.body["body"], "IssueComment", call.op.docs)
@@ -1782,6 +1890,7 @@ _HANDLERS: dict[str, Callable[[FakeGitHub, _Call], _Reply]] = {
     "pulls/list-review-comments": _list_review_comments,
     "pulls/create-review-comment": _create_review_comment,
     "issues/list-comments": _list_issue_comments,
+    "issues/list-comments-for-repo": _list_repo_issue_comments,
     "issues/create-comment": _create_issue_comment,
     "issues/update-comment": _update_issue_comment,
     "reactions/create-for-issue-comment": _create_reaction,
@@ -1809,13 +1918,18 @@ def make_github_app(state: FakeGitHub, prefix: str = "") -> FastAPI:
         if prefix and not path.startswith(prefix + "/"):
             status, payload = 404, _error(404, "Not Found")
         else:
+            query, raw = dict(request.query_params), await request.body()
+            drawn = state.draw(request.method, path[len(prefix) :], query, raw)
+            if drawn is not None and drawn.kind == "slow":
+                await asyncio.sleep(state.delay(drawn))  # off the state's lock: others go on
             status, payload, headers = state.handle(
                 request.method,
                 path[len(prefix) :],
-                dict(request.query_params),
+                query,
                 request.headers.get("authorization"),
-                await request.body(),
+                raw,
                 base,
+                None if drawn is None else drawn.kind,
             )
         return Response(
             json.dumps(payload),

@@ -10,15 +10,20 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import tiktoken
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from starlette.background import BackgroundTask
 
+from tests.fakes.chaos import Chaos
+
 FaultKind = Literal["429", "500", "529", "timeout", "malformed_json", "broken_body", "truncated"]
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
+# What `FaultPlan.chaos` injects by default: rate limits, server errors, a stall past the client's
+# timeout, a 200 whose text is not the findings JSON, and a 200 whose body is not JSON at all.
+CHAOS_KINDS: tuple[FaultKind, ...] = ("429", "500", "timeout", "malformed_json", "broken_body")
 
 Responder = Callable[[str, str, str], str]
 """`(model, system_text, user_text) -> the model's text`."""
@@ -111,11 +116,46 @@ def reaches_model(fault: Fault | None) -> bool:
 
 
 class FaultPlan:
-    """A thread-safe queue of faults; each generation call consumes the first one that matches."""
+    """A thread-safe queue of faults; each generation call consumes the first one that matches.
+
+    With `chaos` set, a call that no scripted fault matches fails at random instead.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queue: list[Fault] = []
+        self._chaos: Chaos | None = None
+        self._chaos_retry_after = 1.0
+        self._chaos_seconds = 30.0
+
+    def chaos(
+        self,
+        rate: float,
+        kinds: Iterable[FaultKind] = CHAOS_KINDS,
+        seed: int = 0,
+        *,
+        retry_after: float = 1.0,
+        seconds: float = 30.0,
+    ) -> None:
+        """Fail each call with probability `rate`, of a kind drawn evenly from `kinds`.
+
+        Deterministic for a seed (see `tests.fakes.chaos`); scripted faults still come first.
+        A "429" carries `retry_after`; a "timeout" stalls `seconds` (set it past the client's
+        timeout) or until the client hangs up. A rate of 0 turns chaos off.
+        """
+        chosen = tuple(kinds)
+        unknown = sorted(set(chosen) - FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}; expected {sorted(FAULT_KINDS)}")
+        with self._lock:
+            self._chaos = Chaos(rate, chosen, seed) if rate > 0 else None
+            self._chaos_retry_after, self._chaos_seconds = retry_after, seconds
+
+    def injected(self) -> dict[str, int]:
+        """How many random faults of each kind chaos injected (scripted ones are not counted)."""
+        with self._lock:
+            chaos = self._chaos
+        return {} if chaos is None else chaos.injected()
 
     def add(
         self,
@@ -134,13 +174,21 @@ class FaultPlan:
         with self._lock:
             self._queue.extend([fault] * times)
 
-    def take(self, model: str) -> Fault | None:
-        """Remove and return the first fault that applies to `model`, if any."""
+    def take(self, model: str, identity: str = "") -> Fault | None:
+        """Remove and return the first fault that applies to `model`, else a chaos draw, if any.
+
+        `identity` names the request (a digest of its body) so that chaos is deterministic.
+        """
         with self._lock:
             for index, fault in enumerate(self._queue):
                 if fault.model is None or fault.model == model:
                     return self._queue.pop(index)
-        return None
+            chaos, retry_after, seconds = self._chaos, self._chaos_retry_after, self._chaos_seconds
+        drawn = None if chaos is None else chaos.draw(f"{model}\0{identity}")
+        if drawn is None:
+            return None
+        kind = cast(FaultKind, drawn.kind)  # chaos draws only from the kinds checked above
+        return Fault(kind, model, retry_after=retry_after, seconds=seconds)
 
     def pending(self) -> int:
         """How many faults are still queued."""
@@ -175,6 +223,11 @@ class RecordedRequest:
     fault: str | None = None
     usage: dict[str, Any] | None = None
     response: Any = None  # the JSON sent back, if it was JSON
+
+    @property
+    def identity(self) -> str:
+        """The request's identity for chaos draws: the sha256 of its body."""
+        return hashlib.sha256(self.body).hexdigest()
 
 
 class RequestLog:

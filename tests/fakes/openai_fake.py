@@ -191,7 +191,7 @@ async def _chat_completions(state: FakeLLM, request: Request) -> Response:
     entry.model = chat.model
     entry.prefix_sha256 = sha256_hex(chat.prefix_text) if chat.prefix_text else None
 
-    fault = state.faults.take(chat.model)
+    fault = state.faults.take(chat.model, entry.identity)
     entry.fault = fault.kind if fault else None
     # The provider reads its cache when the request arrives, before the (slow) generation.
     cached, writes = _plan_cache(state, chat) if reaches_model(fault) else (0, [])
