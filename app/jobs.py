@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from app.commands import WRITE_PERMISSIONS, gate, runs_today
-from app.config import Mode
+from app.config import Mode, build_config
 from app.github_api import GitHubClient
 from app.ledger import ReviewContext, day_start, record_review, spent_since
 from app.logs import log_context
@@ -28,7 +28,7 @@ from app.registry import available, build_provider
 from app.resources import default_config_data, load_catalog, load_prompts
 from app.settings import Settings
 from app.tokens import TokenCounter
-from app.webhooks import Decision
+from app.webhooks import Decision, SkipRules
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,17 @@ class JobSpec:
         return {k: getattr(self, k) for k in self.__slots__}
 
 
+def skip_rules(settings: Settings) -> SkipRules:
+    """The skip rules of the App and the Action: the defaults' authors, labels and drafts."""
+    skip = build_config(default_config_data(), {}, "defaults").skip
+    return SkipRules(
+        bot_login=settings.bot_login,
+        bot_authors=frozenset(skip.authors),
+        skip_labels=frozenset(skip.labels),
+        skip_drafts=skip.drafts,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class JobReport:
     """What a job did: one line for the log, and the review when one ran."""
@@ -90,7 +101,7 @@ class JobRunner:
 
     `source` names the surface in the ledger (serve, action). `max_usd_per_pr` is a cap from
     outside the repository (the Action's input); `spent_today` feeds the daily cap, by default
-    from the ledger.
+    from the ledger. With `post` false the review is built but not posted (command replies are).
     """
 
     def __init__(
@@ -106,6 +117,7 @@ class JobRunner:
         config_path: str = CONFIG_PATH,
         max_usd_per_pr: float | None = None,
         spent_today: SpentToday | None = None,
+        post: bool = True,
     ) -> None:
         self._settings = settings
         self._client_for = client_for
@@ -117,6 +129,7 @@ class JobRunner:
         self._config_path = config_path
         self._max_usd_per_pr = max_usd_per_pr
         self._spent_today = spent_today or self._ledger_spent
+        self._post = post
 
     async def run(self, spec: JobSpec) -> str:
         """Do the job; returns a one-line outcome. Raises on failures worth a retry."""
@@ -170,7 +183,7 @@ class JobRunner:
             PullRef(spec.owner, spec.repo, spec.pr_number),
             kit,
             mode=mode,
-            post=True,
+            post=self._post,
             bot_login=self._settings.bot_login,
             tenant=tenant,
             trigger=spec.trigger,
@@ -184,7 +197,7 @@ class JobRunner:
                 repository=f"{spec.owner}/{spec.repo}",
                 pr_number=spec.pr_number,
                 head_sha=outcome.info.head_sha,
-                outcome="posted",
+                outcome="posted" if outcome.posted else "printed",
                 routing_ms=outcome.routing_ms,
             )
             record_review(self._ledger, outcome.result, context)

@@ -35,6 +35,7 @@ class ReviewContext:
     head_sha: str = ""
     outcome: str = "reviewed"
     routing_ms: float = 0.0
+    run_uid: str | None = None  # the `eval` invocation, for eval reviews
 
 
 def request_difficulty(plan: Plan, outcome: RequestOutcome) -> str:
@@ -71,6 +72,7 @@ def ledger_rows(
         "all_middle_usd": t.all_middle_usd,
         "routing_ms": context.routing_ms,
         "catalog_as_of": result.plan.catalog_as_of.isoformat(),
+        "run_uid": context.run_uid,
     }
     requests = [
         {

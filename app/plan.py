@@ -118,14 +118,14 @@ def build_plan(diff_text: str, inputs: PlanInputs) -> Plan:
                 Warning(
                     "over_budget",
                     f"not reviewed: even the smallest review's worst case is over the "
-                    f"${budget:.2f} budget",
+                    f"{usd(budget)} budget",
                 )
             )
         elif dropped:
             warnings.append(
                 Warning(
                     "over_budget",
-                    f"dropped {len(dropped)} chunks to keep the worst case under ${budget:.2f} "
+                    f"dropped {len(dropped)} chunks to keep the worst case under {usd(budget)} "
                     f"(trivial first, then routine, then the largest): {', '.join(dropped)}",
                 )
             )
@@ -261,6 +261,11 @@ def _fit_window(route: Route, chunks: list[Chunk], packer: Packer, router: Route
     ]
 
 
+def usd(value: float) -> str:
+    """Dollars for people: cents from $1 up, four decimals below (a $0.002 cap is not $0.00)."""
+    return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
+
+
 def _fit_budget(
     chunks: tuple[Chunk, ...],
     requests: list[Request],
@@ -306,12 +311,17 @@ def _fit_budget(
 
 
 def _model_warnings(config: Config, catalog: Catalog, today: dt.date) -> list[Warning]:
-    out: list[Warning] = []
     specs: dict[str, ModelSpec] = {}
     for tier in config.tiers.values():
         for key in (tier.model, tier.alternate):
             if key:
                 specs[key] = catalog.get(key)
+    return retirement_warnings(specs, today)
+
+
+def retirement_warnings(specs: Mapping[str, ModelSpec], today: dt.date) -> list[Warning]:
+    """A warning per model already retired or retiring within the horizon, sorted by key."""
+    out: list[Warning] = []
     for key, spec in sorted(specs.items()):
         if spec.retires is None:
             continue

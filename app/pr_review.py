@@ -19,12 +19,13 @@ from app.findings import Finding
 from app.github_api import BotComment, GitHubClient, GitHubError, PullInfo
 from app.markers import read_markers, strip_hidden
 from app.packing import Prompts, PullRequestInfo
-from app.plan import Plan, PlanInputs, build_plan
+from app.plan import Plan, PlanInputs, build_plan, usd
 from app.providers import Provider
 from app.publish import (
     FINGERPRINT_KIND,
     JOB_KIND,
     SHAS_KIND,
+    SPENT_KIND,
     SUMMARY_KIND,
     Selection,
     SummaryInputs,
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 CONFIG_PATH = ".github/tiered-review.yml"
 _REF = re.compile(r"^(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)#(?P<number>\d+)$")
 _KEEP_SHAS = 20
+_KEEP_SPENT = 50  # runs recorded in the sticky comment, within the last two days
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,18 +98,37 @@ class Outcome:
     routing_ms: float = 0.0
 
 
-def _bot_state(comments: list[BotComment]) -> tuple[int | None, list[str], frozenset[str]]:
-    """The sticky comment's id, the SHAs reviewed so far, and every fingerprint posted."""
+@dataclass(frozen=True, slots=True)
+class _BotState:
+    """What the bot left on the PR: its sticky comment, reviewed SHAs, fingerprints, spend."""
+
+    sticky_id: int | None
+    shas: list[str]
+    prints: frozenset[str]
+    spent: tuple[str, ...]
+
+
+def _bot_state(comments: list[BotComment]) -> _BotState:
+    """The sticky comment's id and markers, and every fingerprint posted."""
     sticky = next(
         (c for c in comments if c.kind == "issue_comment" and read_markers(c.body, SUMMARY_KIND)),
         None,
     )
     shas: list[str] = []
+    spent: tuple[str, ...] = ()
     if sticky is not None:
         for value in read_markers(sticky.body, SHAS_KIND):
             shas.extend(s for s in value.split(",") if re.fullmatch(r"[0-9a-f]{7,64}", s))
+        spent = tuple(read_markers(sticky.body, SPENT_KIND))
     prints = {fp for c in comments for fp in read_markers(c.body, FINGERPRINT_KIND)}
-    return (sticky.id if sticky else None), shas, frozenset(prints)
+    return _BotState(sticky.id if sticky else None, shas, frozenset(prints), spent)
+
+
+def _spent_entries(previous: tuple[str, ...], today: dt.date, cost: float) -> tuple[str, ...]:
+    """Yesterday's and today's runs from the sticky comment, and this run."""
+    since = (today - dt.timedelta(days=1)).isoformat()
+    kept = [e for e in previous if re.fullmatch(r"\d{4}-\d\d-\d\d \d+(\.\d+)?", e) and e >= since]
+    return (*kept[-(_KEEP_SPENT - 1) :], f"{today.isoformat()} {cost:.6f}")
 
 
 def repo_config(client: GitHubClient, info: PullInfo, kit: Toolkit, mode: Mode) -> Config:
@@ -145,7 +166,8 @@ async def review_pull_request(
     config, budget_note = _within_daily_cap(config, kit)
     catalog: Catalog = kit.catalog_for(config)
     mine = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
-    sticky_id, shas, posted_prints = _bot_state(mine)
+    state = _bot_state(mine)
+    sticky_id, shas, posted_prints = state.sticky_id, state.shas, state.prints
     files, scope_note = info.files, ""
     last = shas[-1] if shas else None
     if last and last != info.head_sha:
@@ -179,6 +201,7 @@ async def review_pull_request(
             SummaryInputs(
                 head_sha=info.head_sha,
                 reviewed_shas=reviewed,
+                spent=_spent_entries(state.spent, kit.today, result.totals.cost_usd),
                 fingerprints=frozenset(kept),
                 selection=selection,
                 not_reviewed=missing,
@@ -196,7 +219,7 @@ async def review_pull_request(
 
         def find() -> int | None:
             again = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
-            return _bot_state(again)[0]
+            return _bot_state(again).sticky_id
 
         client.upsert_comment(info, summary, sticky_id, find)
         t = result.totals
@@ -228,7 +251,7 @@ def _within_daily_cap(config: Config, kit: Toolkit) -> tuple[Config, str]:
     if cap is None or kit.spent_today is None:
         return config, ""
     left = max(0.0, cap - kit.spent_today())
-    return with_budget(config, left), f"daily budget: ${left:.2f} of ${cap:.2f} left today"
+    return with_budget(config, left), f"daily budget: {usd(left)} of {usd(cap)} left today"
 
 
 def _plan(

@@ -5,6 +5,7 @@ Pure: GitHub's answers come in as values and payloads go out as values; `github_
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any
 from app.config import CommentsConfig
 from app.engine import OFF_DIFF_NOTE, ReviewResult
 from app.findings import Finding
-from app.markers import marker, neutralise
+from app.markers import marker, neutralise, read_markers
 from app.review_output import finding_markdown
 
 BODY_LIMIT = 65_536  # GitHub's limit for review and comment bodies, in characters
@@ -22,6 +23,7 @@ SUMMARY_KIND = "summary"
 JOB_KIND = "job"
 SHAS_KIND = "reviewed"
 FINGERPRINT_KIND = "fp"
+SPENT_KIND = "spent"  # "YYYY-MM-DD USD", one per review run: the Action's daily cap adds them
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,21 @@ class SummaryInputs:
     not_reviewed: tuple[str, ...] = ()  # files GitHub gave no patch for, PR over the file limit
     scope_note: str = ""  # e.g. "incremental: 2 files changed since abc1234"
     rejected: tuple[tuple[Finding, str], ...] = field(default_factory=tuple)
+    spent: tuple[str, ...] = ()  # this PR's recent runs as "YYYY-MM-DD USD", this one included
+
+
+def spent_on(bodies: Iterable[str], day: dt.date) -> float:
+    """What the runs recorded in these bot comments cost on `day`."""
+    stamp = f"{day.isoformat()} "
+    total = 0.0
+    for body in bodies:
+        for entry in read_markers(body, SPENT_KIND):
+            if entry.startswith(stamp):
+                try:
+                    total += float(entry[len(stamp) :])
+                except ValueError:
+                    continue  # not ours to trust: markers are read from the bot's comments only
+    return total
 
 
 def _usd(value: float) -> str:
@@ -114,6 +131,7 @@ def render_summary(result: ReviewResult, info: SummaryInputs, limit: int = BODY_
     head = [
         marker(SUMMARY_KIND, "v1"),
         marker(SHAS_KIND, ",".join(info.reviewed_shas)),
+        *(marker(SPENT_KIND, entry) for entry in info.spent),
         "## tiered-review",
         "",
         neutralise(result.summary) or "_No summary: the summary request failed (see notes)._",

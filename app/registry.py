@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 
 from pydantic import SecretStr
 
-from app.errors import ConfigError
+from app.errors import ConfigError, TieredReviewError
+from app.plan import Plan
 from app.providers import Provider
 from app.settings import Settings
 
@@ -88,3 +89,18 @@ _FACTORIES: Mapping[str, Callable[[Settings], Provider]] = {
     "gemini": _gemini,
     "local": _local,
 }
+
+
+def require_keys(plan: Plan, ready: frozenset[str]) -> None:
+    """Refuse (a user error: exit 2) naming the variables and the tiers needing them."""
+    needed: dict[str, set[str]] = {}
+    for planned in plan.requests:
+        route = planned.request.route
+        needed.setdefault(route.model.provider, set()).add(route.tier)
+    missing = {p: tiers for p, tiers in needed.items() if p not in ready}
+    if missing:
+        parts = [
+            f"{' or '.join(PROVIDER_ENV[p])} (for tiers {', '.join(sorted(t))})"
+            for p, t in sorted(missing.items())
+        ]
+        raise TieredReviewError("missing credentials: set " + "; ".join(parts))

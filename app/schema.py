@@ -89,6 +89,8 @@ reviews = sa.Table(
     sa.Column("all_middle_usd", sa.Double, nullable=False),
     sa.Column("routing_ms", sa.Double, nullable=False),
     sa.Column("catalog_as_of", sa.String(10), nullable=False),
+    # The `eval` invocation a case's review belongs to (eval_results.run_uid); NULL otherwise.
+    sa.Column("run_uid", sa.String(32), nullable=True),
     sa.UniqueConstraint("uid"),
     sa.Index(None, "created_at"),
     sa.Index(None, "tenant", "created_at"),

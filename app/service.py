@@ -15,33 +15,20 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from app.app_auth import InstallationTokens
-from app.config import build_config
 from app.db import open_database
 from app.errors import ConfigError, TieredReviewError
 from app.github_api import GitHubClient
-from app.jobs import JobRunner, JobSpec
+from app.jobs import JobRunner, JobSpec, skip_rules
 from app.logs import configure_json_logging
 from app.metrics import Metrics
 from app.queue import JobQueue
-from app.resources import default_config_data
 from app.server import ServerParts, create_app
 from app.settings import Settings
 from app.tokens import load_counter
-from app.webhooks import SkipRules, WebhookError, classify, parse_json
+from app.webhooks import WebhookError, classify, parse_json
 from app.worker import PoolOptions
 
 log = logging.getLogger(__name__)
-
-
-def skip_rules(settings: Settings) -> SkipRules:
-    """The App's skip rules: the defaults' bot authors, labels and drafts, and its own login."""
-    skip = build_config(default_config_data(), {}, "defaults").skip
-    return SkipRules(
-        bot_login=settings.bot_login,
-        bot_authors=frozenset(skip.authors),
-        skip_labels=frozenset(skip.labels),
-        skip_drafts=skip.drafts,
-    )
 
 
 def client_factory(settings: Settings) -> tuple[Any, InstallationTokens | None]:
@@ -113,7 +100,7 @@ def build_server(settings: Settings, *, run_workers: bool = True) -> tuple[FastA
             "GITHUB_WEBHOOK_SECRET is required: refusing to accept unsigned webhooks"
         )
     engine = open_database(settings.database)
-    queue = JobQueue(engine)
+    queue = JobQueue(engine, max_attempts=settings.max_attempts)
     metrics = Metrics()
     job_runner = runner(settings, engine, metrics)
 

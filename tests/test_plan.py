@@ -211,7 +211,7 @@ def test_a_budget_below_the_smallest_review_sends_nothing(
     assert plan.totals.worst_case_usd == 0 <= budget
     assert all(c.skipped is not None for c in plan.chunks)
     [warning] = [w for w in plan.warnings if w.code == "over_budget"]
-    assert warning.message.startswith("not reviewed") and f"${budget:.2f}" in warning.message
+    assert warning.message.startswith("not reviewed") and f"${budget:.4f} budget" in warning.message
 
 
 def test_retiring_models_warn_with_the_given_date(make_inputs: InputsFactory) -> None:

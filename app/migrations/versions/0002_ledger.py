@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("all_middle_usd", sa.Double, nullable=False),
         sa.Column("routing_ms", sa.Double, nullable=False),
         sa.Column("catalog_as_of", sa.String(10), nullable=False),
+        sa.Column("run_uid", sa.String(32), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reviews")),
         sa.UniqueConstraint("uid", name=op.f("uq_reviews_uid")),
         sqlite_autoincrement=True,
