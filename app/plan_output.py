@@ -7,13 +7,26 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from app.plan import Plan
+from app.plan import Plan, Totals
 
 PLAN_SCHEMA = "tiered-review/plan@1"
 
 
 def _usd(value: float) -> float:
     return round(value, 6)
+
+
+def totals_json(totals: Totals, requests: int, plan_ms: float) -> dict[str, Any]:
+    """A plan's `totals` object; `forecast` prints the same one for each PR."""
+    return {
+        "est_cost_usd": _usd(totals.est_cost_usd),
+        "worst_case_usd": _usd(totals.worst_case_usd),
+        "all_frontier_usd": _usd(totals.all_frontier_usd),
+        "all_middle_usd": _usd(totals.all_middle_usd),
+        "savings_pct": round(totals.savings_pct, 2),
+        "requests": requests,
+        "plan_ms": round(plan_ms, 3),
+    }
 
 
 def plan_json(plan: Plan, plan_ms: float) -> dict[str, Any]:
@@ -61,15 +74,7 @@ def plan_json(plan: Plan, plan_ms: float) -> dict[str, Any]:
             }
             for r in plan.requests
         ],
-        "totals": {
-            "est_cost_usd": _usd(plan.totals.est_cost_usd),
-            "worst_case_usd": _usd(plan.totals.worst_case_usd),
-            "all_frontier_usd": _usd(plan.totals.all_frontier_usd),
-            "all_middle_usd": _usd(plan.totals.all_middle_usd),
-            "savings_pct": round(plan.totals.savings_pct, 2),
-            "requests": len(plan.requests),
-            "plan_ms": round(plan_ms, 3),
-        },
+        "totals": totals_json(plan.totals, len(plan.requests), plan_ms),
         "warnings": [{"code": w.code, "message": w.message} for w in plan.warnings],
     }
 
