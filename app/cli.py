@@ -26,7 +26,7 @@ from app.ledger import ReviewContext, record_review
 from app.packing import PullRequestInfo
 from app.plan import Plan, PlanInputs, build_plan
 from app.plan_output import plan_json, print_table
-from app.registry import PROVIDER_ENV, available, build_provider
+from app.registry import available, build_provider, require_keys
 from app.resources import default_config_data, load_catalog, load_config, load_prompts
 from app.review_output import review_json, review_markdown
 from app.settings import Settings
@@ -65,6 +65,31 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("payload", type=Path, metavar="PAYLOAD.json")
     replay.add_argument("--event", required=True, help="the X-GitHub-Event name")
     sub.add_parser("config-schema", help="print the JSON schema of .github/tiered-review.yml")
+    forecast = sub.add_parser(
+        "forecast", help="offline: what reviewing a repository's past changes would have cost"
+    )
+    from app.forecast_command import add_arguments as forecast_arguments
+
+    forecast_arguments(forecast)
+    sub.add_parser("action", help="the GitHub Action entrypoint: reads the event the runner wrote")
+    evals = sub.add_parser("eval", help="score each tier on planted defects; exit 3 on a cliff")
+    evals.add_argument("--tiers", metavar="T,T", help="force each tier in turn (default: routed)")
+    evals.add_argument("--cases", type=Path, metavar="DIR", help="case folders (default: bundled)")
+    evals.add_argument("--config", type=Path, metavar="PATH", help="a tiered-review.yml")
+    evals.add_argument("--format", choices=["table", "json"], default="table")
+    evals.add_argument("--report", type=Path, metavar="PATH", help="also write the JSON report")
+    report = sub.add_parser("report", help="what the ledger's reviews cost, and what they saved")
+    report.add_argument(
+        "--db",
+        action="append",
+        metavar="PATH|URL",
+        help="a ledger database, read only; repeat to add several up (a review in two of "
+        "them counts once); default: TIERED_REVIEW_DB, else the state folder's",
+    )
+    report.add_argument("--since", metavar="DATE|Nd", help="from a UTC date (YYYY-MM-DD) or N days")
+    report.add_argument("--repository", metavar="OWNER/REPO", help="only this repository")
+    report.add_argument("--format", choices=["table", "json", "html"], default="table")
+    report.add_argument("--output", type=Path, metavar="PATH", help="write there, not to stdout")
     return parser
 
 
@@ -109,7 +134,7 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
     plan = build_plan(text, inputs)
     plan_ms = (time.perf_counter() - started) * 1000
     ready = available(settings)
-    _require_keys(plan, ready)
+    require_keys(plan, ready)
     tenant = args.repo or repository_name(Path.cwd())
     result = asyncio.run(_review(plan, settings, ready, inputs, tenant))
     _record(settings, result, ReviewContext("review", tenant, tenant, routing_ms=plan_ms))
@@ -118,21 +143,6 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
     else:
         out.file.write(review_markdown(result, plan_ms))
     return 0
-
-
-def _require_keys(plan: Plan, ready: frozenset[str]) -> None:
-    """Exit 2 naming the variables (and the tiers needing them) when keys are missing."""
-    needed: dict[str, set[str]] = {}
-    for planned in plan.requests:
-        route = planned.request.route
-        needed.setdefault(route.model.provider, set()).add(route.tier)
-    missing = {p: tiers for p, tiers in needed.items() if p not in ready}
-    if missing:
-        parts = [
-            f"{' or '.join(PROVIDER_ENV[p])} (for tiers {', '.join(sorted(t))})"
-            for p, t in sorted(missing.items())
-        ]
-        raise TieredReviewError("missing credentials: set " + "; ".join(parts))
 
 
 def run_pull_review(args: argparse.Namespace, out: Console) -> int:
@@ -296,6 +306,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             serve(Settings.from_env(), args.host, args.port)
             return 0
+        if args.command == "eval":
+            from app.eval_run import run_eval_command
+
+            return run_eval_command(args, out)
+        if args.command == "report":
+            from app.report_run import run_report_command
+
+            return run_report_command(args, out)
+        if args.command == "action":
+            from app.action import run_action
+
+            return run_action()
+        if args.command == "forecast":
+            from app.forecast_command import run_forecast
+
+            return run_forecast(args, out)
         if args.command == "replay":
             from app.service import replay
 

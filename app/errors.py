@@ -4,7 +4,9 @@ TieredReviewError            a user-facing message; the CLI prints it and exits 
 ├── DiffError                the diff cannot be parsed (names where)
 ├── ConfigError              a bad config key or value (names which)
 ├── RoutingError             a tier names an unknown provider or model (lists the known ones)
-└── GitError                 a git command for a local diff failed
+├── GitError                 a git command for a local diff failed
+├── EvalError                an eval case is malformed (names the file), or an eval cannot run
+└── LedgerError              a ledger database cannot be read (names it), or a report filter is bad
 """
 
 from __future__ import annotations
@@ -28,3 +30,11 @@ class RoutingError(TieredReviewError):
 
 class GitError(TieredReviewError):
     """A git command needed to build a local diff failed."""
+
+
+class EvalError(TieredReviewError):
+    """An eval case folder is malformed, or the eval cannot run as asked."""
+
+
+class LedgerError(TieredReviewError):
+    """A ledger database is missing, unreadable or not yet migrated, or a report filter is bad."""
