@@ -361,6 +361,8 @@ def _classify_comment(payload: Mapping[str, Any], rules: SkipRules) -> Decision:
     command = parse_command(ev.comment.body)
     if command is None:
         return Decision("ignore", "comment is not a /review command")
+    if ev.issue.state == "closed":
+        return Decision("ignore", f"/{command} on PR #{ev.issue.number}, which is closed")
     return Decision(
         "command",
         f"/{command} by {user.login} on PR #{ev.issue.number}",

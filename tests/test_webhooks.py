@@ -340,6 +340,11 @@ def test_a_plain_review_command_without_installation() -> None:
     assert decision.installation_id is None
 
 
+def _closed(payload: dict[str, Any]) -> dict[str, Any]:
+    payload["issue"]["state"] = "closed"
+    return payload
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
@@ -358,6 +363,7 @@ def test_a_plain_review_command_without_installation() -> None:
         (pr_comment(None), "comment is not a /review command"),  # body: null
         (pr_comment("please /review"), "comment is not a /review command"),
         ({**pr_comment("/review"), "action": "edited"}, "comment edited, not created"),
+        (_closed(pr_comment("/review deep")), "/review deep on PR #1, which is closed"),
     ],
 )
 def test_ignored_comments(payload: dict[str, Any], reason: str) -> None:
