@@ -47,8 +47,15 @@ def state_dir() -> Path:
 
 def open_database(value: str | None) -> Engine:
     """The queue and ledger database for a `TIERED_REVIEW_DB` value, migrated to the newest."""
-    engine = make_engine(database_url(value, state_dir()))
-    migrate(engine)
+    url = database_url(value, state_dir())
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+    except (OSError, sa.exc.OperationalError) as exc:
+        # A folder the process may not write, a server that is down: say which database.
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+        reason = exc.orig if isinstance(exc, sa.exc.OperationalError) else exc
+        raise ConfigError(f"TIERED_REVIEW_DB: cannot open {shown}: {reason}") from exc
     return engine
 
 

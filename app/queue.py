@@ -4,6 +4,11 @@ A webhook is acknowledged only after `enqueue` commits, so a job survives any cr
 202. Workers `claim` a job under a lease and `heartbeat` while they run; a worker killed mid-job
 stops heartbeating, its lease expires, and the next `claim` takes the job over. Every write is
 one short transaction; every time comes from the injected clock (UTC epoch seconds).
+
+On SQLite every write transaction holds the database's one write lock, so writers never
+interleave. On PostgreSQL (READ COMMITTED) claimers run side by side: each locks its candidate
+row with `FOR UPDATE SKIP LOCKED` and skips the others' rows, and an advisory lock per PR
+(enqueue) or per tenant (the running limit) orders the few decisions that read before they write.
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from app.db import write_transaction
+from app.db import serialize, write_transaction
 from app.schema import deliveries, jobs
 
 PUSH_TRIGGER = "push"
@@ -27,6 +32,9 @@ DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_BACKOFF_BASE_S = 30.0
 DEFAULT_BACKOFF_MAX_S = 900.0
 LOST_LEASE_ERROR = "lease expired on the final attempt: the worker died or stalled"
+# A claim that finds its candidate's tenant already at its running limit (another process took
+# a job of that tenant since the candidate was read) looks past that tenant this many times.
+CLAIM_TRIES = 3
 
 
 class JobState(enum.StrEnum):
@@ -150,8 +158,9 @@ class JobQueue:
             "payload": json.dumps(payload, sort_keys=True, separators=(",", ":")),
         }
         # SQLite's BEGIN IMMEDIATE serializes enqueues, so the lookups below always see the
-        # winner. PostgreSQL does not: two deliveries of the same push can both miss the lookup
-        # and one insert then violates a unique constraint. Roll back and look again.
+        # winner; on PostgreSQL `_enqueue` takes its PR's lock for the same effect. Should a
+        # unique constraint still fire (a writer that does not take the lock), roll back and look
+        # again: the constraint, not the lock, is what keeps one job per key.
         for attempt in range(2):
             try:
                 with write_transaction(self._engine) as conn:
@@ -169,6 +178,8 @@ class JobQueue:
         event: str,
         job_values: dict[str, Any],
     ) -> EnqueueResult:
+        # Deliveries of one PR (redeliveries, pushes that supersede each other) decide in turn.
+        serialize(conn, f"tiered-review:pr:{job_values['repository']}#{job_values['pr_number']}")
         prior = conn.execute(
             sa.select(deliveries.c.job_id).where(deliveries.c.delivery_id == delivery_id)
         ).first()
@@ -245,25 +256,17 @@ class JobQueue:
         now = self._clock()
         with write_transaction(self._engine) as conn:
             _fail_exhausted_leases(conn, now)
-            candidate = _candidate(now, max_running_per_tenant)
-            candidate = _lock_candidate(candidate, conn.dialect.name)
-            row = (
-                conn.execute(
-                    sa.update(jobs)
-                    .where(jobs.c.id == candidate.scalar_subquery(), _runnable(jobs, now))
-                    .values(
-                        state=JobState.RUNNING,
-                        lease_owner=owner,
-                        lease_expires_at=now + lease_s,
-                        attempts=jobs.c.attempts + 1,
-                        updated_at=now,
-                    )
-                    .returning(*jobs.c)
-                )
-                .mappings()
-                .first()
-            )
-        return None if row is None else _job(row)
+            full: set[str] = set()
+            for _ in range(CLAIM_TRIES):
+                stmt = _skip_locked(_candidate(now, max_running_per_tenant, full), conn)
+                found = conn.execute(stmt).first()
+                if found is None:
+                    return None
+                limit = max_running_per_tenant
+                if limit is None or _tenant_has_room(conn, found.tenant, now, limit):
+                    return _take(conn, found.id, owner, now, lease_s)
+                full.add(found.tenant)
+        return None
 
     def heartbeat(self, job_id: int, owner: str, lease_s: float) -> bool:
         """Extend the lease to now + `lease_s`; False when `owner` no longer holds the job."""
@@ -365,13 +368,16 @@ def _supersede(conn: Connection, now: float, job_id: int, job_values: Mapping[st
 def _fail_exhausted_leases(conn: Connection, now: float) -> None:
     # A job whose worker died on its last attempt must not be run again: it may be the job
     # that kills workers (out of memory, a hang), and retrying it forever would starve the rest.
+    # Rows another claimer is failing right now are skipped, not waited for: it does the same.
+    stale = jobs.alias("stale")
+    exhausted = sa.select(stale.c.id).where(
+        stale.c.state == JobState.RUNNING,
+        stale.c.lease_expires_at < now,
+        stale.c.attempts >= stale.c.max_attempts,
+    )
     conn.execute(
         sa.update(jobs)
-        .where(
-            jobs.c.state == JobState.RUNNING,
-            jobs.c.lease_expires_at < now,
-            jobs.c.attempts >= jobs.c.max_attempts,
-        )
+        .where(jobs.c.id.in_(_skip_locked(exhausted, conn)))
         .values(
             state=JobState.FAILED,
             lease_expires_at=None,
@@ -387,32 +393,72 @@ def _runnable(table: sa.FromClause, now: float) -> sa.ColumnElement[bool]:
     return sa.or_(queued, abandoned)
 
 
-def _candidate(now: float, max_running_per_tenant: int | None) -> sa.Select[tuple[int]]:
-    # Aliases, so the subquery is not correlated away into the UPDATE of the same table.
+def _candidate(
+    now: float, max_running_per_tenant: int | None, full: set[str]
+) -> sa.Select[int, str]:
+    """The oldest runnable job, outside the tenants found `full`: its id and tenant."""
+    # Aliases, so the count below correlates to the candidate and not to itself.
     candidate = jobs.alias("candidate")
-    stmt = sa.select(candidate.c.id).where(_runnable(candidate, now))
+    stmt = sa.select(candidate.c.id, candidate.c.tenant).where(_runnable(candidate, now))
+    if full:
+        stmt = stmt.where(candidate.c.tenant.not_in(sorted(full)))
     if max_running_per_tenant is not None:
-        live = jobs.alias("live")
-        running = (
-            sa.select(sa.func.count())
-            .where(
-                live.c.tenant == candidate.c.tenant,
-                live.c.state == JobState.RUNNING,
-                live.c.lease_expires_at >= now,
-            )
-            .scalar_subquery()
-        )
+        running = _live_leases(jobs.alias("live"), candidate.c.tenant, now).scalar_subquery()
         stmt = stmt.where(running < max_running_per_tenant)
     return stmt.order_by(candidate.c.id).limit(1)
 
 
-def _lock_candidate(stmt: sa.Select[tuple[int]], dialect: str) -> sa.Select[tuple[int]]:
-    """The one dialect-specific step of a claim: how concurrent claimers stay apart."""
-    if dialect == "postgresql":
-        # Row locks: concurrent claimers skip each other's candidate instead of waiting on it.
+def _live_leases(
+    table: sa.FromClause, tenant: sa.ColumnElement[str] | str, now: float
+) -> sa.Select[int]:
+    """How many unexpired leases `tenant` holds: what the per-tenant running limit counts."""
+    return sa.select(sa.func.count()).where(
+        table.c.tenant == tenant,
+        table.c.state == JobState.RUNNING,
+        table.c.lease_expires_at >= now,
+    )
+
+
+_S = TypeVar("_S", bound=sa.Select[*tuple[Any, ...]])
+
+
+def _skip_locked(stmt: _S, conn: Connection) -> _S:
+    """How concurrent claimers stay apart: the dialect-specific half of a claim."""
+    if conn.dialect.name == "postgresql":
+        # Row locks until commit: other claimers skip these rows instead of waiting for them.
         return stmt.with_for_update(skip_locked=True)
     # SQLite has no row locks; the claim's BEGIN IMMEDIATE made this the only writer.
     return stmt
+
+
+def _tenant_has_room(conn: Connection, tenant: str, now: float, limit: int) -> bool:
+    # The candidate query counted live leases in its own snapshot; on PostgreSQL another claimer
+    # may have taken a job of this tenant since. The tenant's lock puts such claimers in line,
+    # and a statement after it sees every claim that committed before.
+    serialize(conn, f"tiered-review:tenant:{tenant}")
+    running: int = conn.execute(_live_leases(jobs, tenant, now)).scalar_one()
+    return running < limit
+
+
+def _take(conn: Connection, job_id: int, owner: str, now: float, lease_s: float) -> Job | None:
+    """Lease the (locked) job to `owner`; None should it have stopped being runnable."""
+    row = (
+        conn.execute(
+            sa.update(jobs)
+            .where(jobs.c.id == job_id, _runnable(jobs, now))
+            .values(
+                state=JobState.RUNNING,
+                lease_owner=owner,
+                lease_expires_at=now + lease_s,
+                attempts=jobs.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(*jobs.c)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else _job(row)
 
 
 def _owned(job_id: int, owner: str) -> sa.ColumnElement[bool]:

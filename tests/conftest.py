@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from app.packing import PullRequestInfo
 from app.plan import PlanInputs
 from app.resources import default_config_data, load_catalog, load_prompts
 from app.tokens import TokenCounter, load_counter
+from tests.dbs import ENGINES, PG_ENV, Databases
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -39,6 +40,22 @@ def need(condition: bool, reason: str) -> None:
 def _state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Default databases (the ledger of `review`) go to a temporary state folder, not $HOME."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(params=ENGINES)
+def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databases]:
+    """Fresh, empty databases on each engine: call it for a URL (see tests/dbs.py)."""
+    dsn = os.environ.get(PG_ENV)
+    if request.param == "postgresql":
+        need(bool(dsn), f"{PG_ENV} is unset: no PostgreSQL to test on (.ci/postgres starts one)")
+    with Databases(request.param, tmp_path, dsn) as databases:
+        yield databases
+
+
+@pytest.fixture
+def db_url(fresh_db: Databases) -> str:
+    """The URL of a fresh, empty database, once per engine."""
+    return fresh_db()
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,20 @@
-"""The durable job queue on real SQLite files: migrations, dedupe, leases, retries, concurrency."""
+"""The durable job queue's contract, on a SQLite file and on PostgreSQL alike.
+
+Every test that takes `db_url` (or `engine`, `queue`) runs once per engine: see tests/dbs.py.
+Migrations, dedupe, supersede, leases, retries, the per-tenant limit, and concurrent claimers,
+enqueuers and migrators in threads (several connections) and in processes.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,8 +23,16 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 
-from app.db import current_revision, database_url, head_revision, make_engine, migrate
+from app.db import (
+    current_revision,
+    database_url,
+    head_revision,
+    make_engine,
+    migrate,
+    open_database,
+)
 from app.errors import ConfigError
 from app.queue import (
     LOST_LEASE_ERROR,
@@ -28,7 +43,9 @@ from app.queue import (
     JobState,
     comment_trigger,
 )
-from app.schema import JOB_STATES, metadata
+from app.schema import JOB_STATES, deliveries, jobs, metadata
+from tests.conftest import need
+from tests.dbs import PG_ENV, Databases
 
 ROOT = Path(__file__).resolve().parents[1]
 SHA_A = "a" * 40
@@ -48,11 +65,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return database_url(str(tmp_path / "queue.db"), tmp_path)
 
 
 @pytest.fixture
@@ -106,14 +118,35 @@ def test_database_url_follows_tiered_review_db(tmp_path: Path) -> None:
     assert database_url("  ", tmp_path) == default
     assert database_url(str(tmp_path / "q.db"), tmp_path) == f"sqlite:///{tmp_path / 'q.db'}"
     assert database_url("rel/q.db", tmp_path) == "sqlite:///rel/q.db"
-    for url in (
-        "sqlite:///x.db",
-        "postgresql://u:p@db.internal:5432/rv",
-        "postgresql+psycopg://h/d",
+    assert database_url("sqlite:///x.db", tmp_path) == "sqlite:///x.db"
+    # Plain DSNs, as users paste them, are driven by psycopg 3 (the driver we ship).
+    for dsn, url in (
+        ("postgresql://u:p@db.internal:5432/rv", "postgresql+psycopg://u:p@db.internal:5432/rv"),
+        ("postgres://u@h/d?sslmode=require", "postgresql+psycopg://u@h/d?sslmode=require"),
+        ("postgresql+psycopg://h/d", "postgresql+psycopg://h/d"),
     ):
-        assert database_url(url, tmp_path) == url
+        assert database_url(dsn, tmp_path) == url
     with pytest.raises(ConfigError, match="mysql"):
         database_url("mysql://h/d", tmp_path)
+    with pytest.raises(ConfigError, match="psycopg2"):
+        database_url("postgresql+psycopg2://h/d", tmp_path)
+
+
+def test_postgresql_engines_read_committed_with_a_bounded_pool(tmp_path: Path) -> None:
+    dsn = os.environ.get(PG_ENV)
+    need(bool(dsn), f"{PG_ENV} is unset: no PostgreSQL to test on (.ci/postgres starts one)")
+    with Databases("postgresql", tmp_path, dsn) as databases:
+        # make_engine itself turns a plain DSN into psycopg 3, as database_url does.
+        engine = make_engine(databases().replace("postgresql+psycopg://", "postgresql://", 1))
+        try:
+            assert engine.dialect.driver == "psycopg"
+            assert isinstance(engine.pool, QueuePool) and engine.pool.size() == 5
+            with engine.connect() as conn:
+                show = conn.exec_driver_sql
+                assert show("SHOW transaction_isolation").scalar() == "read committed"
+                assert show("SHOW application_name").scalar() == "tiered-review"
+        finally:
+            engine.dispose()
 
 
 def test_migrate_fresh_file_then_rerun_is_a_no_op(tmp_path: Path) -> None:
@@ -122,7 +155,7 @@ def test_migrate_fresh_file_then_rerun_is_a_no_op(tmp_path: Path) -> None:
         assert current_revision(engine) is None
         migrate(engine)
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0002"
+        assert current_revision(engine) == head_revision() is not None
         with engine.connect() as conn:
             pragma = conn.exec_driver_sql
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
@@ -130,6 +163,37 @@ def test_migrate_fresh_file_then_rerun_is_a_no_op(tmp_path: Path) -> None:
             assert pragma("PRAGMA busy_timeout").scalar() == 5000
     finally:
         engine.dispose()
+
+
+_MIGRATOR = """
+migrate(engine)  # a fresh database: they all try to create the tables at once
+sys.stdout.write(str(current_revision(engine)))
+engine.dispose()
+"""
+
+
+def test_migrations_run_once_when_processes_start_together(db_url: str, tmp_path: Path) -> None:
+    revisions = _together(_MIGRATOR, db_url, ["m1", "m2", "m3"], tmp_path)
+    assert revisions == [str(head_revision())] * 3
+
+
+def _shape(engine: Engine) -> dict[str, object]:
+    """Every table's columns, keys, indexes and CHECKs, as the database reports them."""
+    inspector = sa.inspect(engine)
+    shape: dict[str, object] = {}
+    for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
+        shape[table] = (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            inspector.get_pk_constraint(table),
+            sorted(inspector.get_unique_constraints(table), key=lambda u: str(u["name"])),
+            sorted(
+                ((i["name"], i["column_names"], i["unique"]) for i in inspector.get_indexes(table)),
+                key=str,
+            ),
+            sorted(inspector.get_foreign_keys(table), key=lambda f: str(f["name"])),
+            sorted(inspector.get_check_constraints(table), key=lambda c: str(c["name"])),
+        )
+    return shape
 
 
 def _ddl(engine: Engine) -> list[tuple[str, str, str | None]]:
@@ -141,15 +205,19 @@ def _ddl(engine: Engine) -> list[tuple[str, str, str | None]]:
         return [(t, n, s) for t, n, s in conn.exec_driver_sql(query).all()]
 
 
-def test_migrated_schema_equals_metadata(engine: Engine, tmp_path: Path) -> None:
+def test_migrated_schema_equals_metadata(engine: Engine, fresh_db: Databases) -> None:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-    # compare_metadata ignores CHECK constraints and AUTOINCREMENT: compare the DDL itself too.
-    reference = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    # compare_metadata ignores CHECK constraints (and AUTOINCREMENT): compare what the database
+    # reports, and on SQLite the DDL itself, with a database made from the metadata directly.
+    reference = make_engine(fresh_db())
     try:
         metadata.create_all(reference)
-        assert _ddl(engine) == _ddl(reference)
+        assert _shape(engine) == _shape(reference)
+        assert "jobs" in _shape(engine)
+        if fresh_db.engine == "sqlite":
+            assert _ddl(engine) == _ddl(reference)
     finally:
         reference.dispose()
 
@@ -433,42 +501,36 @@ def test_threads_never_claim_the_same_job(db_url: str) -> None:
     _assert_each_ran_once(db_url)
 
 
-# Each child claims until the queue is empty and writes the ids it took as JSON. The files in
-# the barrier folder line the children up, so they all start claiming at the same moment.
-_CHILD = """
+# Children import what they need and connect, line up on files in a barrier folder, then all
+# start at the same moment. Each runs `body` with URL, OWNER and `engine` set and writes its
+# answer to stdout.
+_PREAMBLE = """
 import json, sys, time
 from pathlib import Path
-from app.db import make_engine
+
+import alembic.command
+from app.db import current_revision, make_engine, migrate
 from app.queue import JobQueue
 
-url, owner, barrier = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-engine = make_engine(url)
-queue = JobQueue(engine)
-(barrier / owner).touch()
+URL, OWNER, barrier = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+engine = make_engine(URL)
+engine.connect().close()
+(barrier / OWNER).touch()
 deadline = time.monotonic() + 30
 while not (barrier / "go").exists():
     if time.monotonic() > deadline:
         sys.exit("no start signal")
     time.sleep(0.002)
-claimed = []
-while (job := queue.claim(owner, 60.0)) is not None:
-    claimed.append(job.id)
-    time.sleep(0.005)
-    if not queue.complete(job.id, owner):
-        sys.exit(f"lost job {job.id}")
-engine.dispose()
-sys.stdout.write(json.dumps(claimed))
 """
 
 
-def test_processes_never_claim_the_same_job(db_url: str, tmp_path: Path) -> None:
-    job_ids = _fill(db_url, 200)
-    barrier = tmp_path / "barrier"
+def _together(body: str, db_url: str, owners: list[str], tmp_path: Path) -> list[str]:
+    """Run `body` in one child process per owner, all at once; their outputs, in order."""
+    barrier = tmp_path / f"barrier-{time.monotonic_ns()}"
     barrier.mkdir()
-    owners = [f"process-{n}" for n in range(3)]
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", _CHILD, db_url, owner, str(barrier)],
+            [sys.executable, "-c", _PREAMBLE + body, db_url, owner, str(barrier)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -491,7 +553,27 @@ def test_processes_never_claim_the_same_job(db_url: str, tmp_path: Path) -> None
                 child.communicate()
     for child, (_, err) in zip(children, outputs, strict=True):
         assert child.returncode == 0, err
-    per_process = [json.loads(out) for out, _ in outputs]
+    return [out for out, _ in outputs]
+
+
+# Each child claims until the queue is empty and writes the ids it took as JSON.
+_CLAIMER_LOOP = """
+queue = JobQueue(engine)
+claimed = []
+while (job := queue.claim(OWNER, 60.0)) is not None:
+    claimed.append(job.id)
+    time.sleep(0.005)
+    if not queue.complete(job.id, OWNER):
+        sys.exit(f"lost job {job.id}")
+engine.dispose()
+sys.stdout.write(json.dumps(claimed))
+"""
+
+
+def test_processes_never_claim_the_same_job(db_url: str, tmp_path: Path) -> None:
+    job_ids = _fill(db_url, 200)
+    outputs = _together(_CLAIMER_LOOP, db_url, [f"process-{n}" for n in range(3)], tmp_path)
+    per_process = [json.loads(out) for out in outputs]
     assert sorted(job_id for ids in per_process for job_id in ids) == job_ids
     assert sum(bool(ids) for ids in per_process) >= 2, [len(ids) for ids in per_process]
     _assert_each_ran_once(db_url)
@@ -507,3 +589,107 @@ def _assert_each_ran_once(db_url: str) -> None:
         assert [tuple(row) for row in rows] == [("done", 1, 200)]
     finally:
         engine.dispose()
+
+
+# --- contract under concurrency: many connections, one database -----------------------------
+
+
+def _at_once(db_url: str, count: int, act: Callable[[JobQueue, int], object]) -> list[object]:
+    """Run `act(queue, i)` in `count` threads at the same moment, each on its own engine."""
+    start = threading.Barrier(count)
+
+    def run(i: int) -> object:
+        engine = make_engine(db_url)
+        try:
+            queue = JobQueue(engine, Clock())
+            engine.connect().close()  # connected before the start, so that they really overlap
+            start.wait()
+            return act(queue, i)
+        finally:
+            engine.dispose()
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def test_running_limit_holds_for_concurrent_claimers(engine: Engine, db_url: str) -> None:
+    queue = JobQueue(engine, Clock())
+    tenant_of = {push(queue, f"d-a{pr}", pr=pr, tenant="A").job_id: "A" for pr in range(6)}
+    tenant_of |= {push(queue, f"d-b{pr}", pr=pr, tenant="B").job_id: "B" for pr in range(6, 9)}
+
+    def claim(q: JobQueue, i: int) -> int | None:
+        job = q.claim(f"w{i}", 60.0, max_running_per_tenant=2)
+        return None if job is None else job.id
+
+    claimed = [job_id for job_id in _at_once(db_url, 8, claim) if isinstance(job_id, int)]
+    assert len(set(claimed)) == len(claimed)
+    assert sorted(tenant_of[job_id] for job_id in claimed) == ["A", "A", "B", "B"]
+    assert queue.depth()[JobState.RUNNING] == 4
+
+
+def test_concurrent_pushes_of_new_heads_leave_one_queued(engine: Engine, db_url: str) -> None:
+    heads = [f"{i:040x}" for i in range(6)]
+    results = _at_once(db_url, 6, lambda q, i: push(q, f"d-{i}", sha=heads[i]))
+    assert all(isinstance(r, EnqueueResult) and r.created for r in results)
+    # Whichever committed last is the head; every other push's job was superseded.
+    with engine.connect() as conn:
+        states = sorted(conn.execute(sa.select(jobs.c.state)).scalars())
+    assert states == ["queued"] + ["superseded"] * 5
+
+
+def test_one_delivery_on_many_connections_at_once_is_one_job(engine: Engine, db_url: str) -> None:
+    results = _at_once(db_url, 6, lambda q, _: push(q, "d-same"))
+    reasons = sorted(r.reason for r in results if isinstance(r, EnqueueResult))
+    assert reasons == [EnqueueReason.CREATED] + [EnqueueReason.REDELIVERY] * 5
+    assert len({r.job_id for r in results if isinstance(r, EnqueueResult)}) == 1
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar() == 1
+
+
+# A worker process that claims one job on the real clock, says which, and waits to be killed.
+_CLAIMER = """
+import sys, time
+from app.db import make_engine
+from app.queue import JobQueue
+
+job = JobQueue(make_engine(sys.argv[1])).claim("doomed", float(sys.argv[2]))
+sys.stdout.write(f"{job.id if job else 0}\\n")
+sys.stdout.flush()
+time.sleep(120)
+"""
+
+
+def test_a_killed_worker_is_replaced_after_its_lease(engine: Engine, db_url: str) -> None:
+    lease_s = 2.5
+    job_id = push(JobQueue(engine, Clock()), "d-1").job_id
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CLAIMER, db_url, str(lease_s)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == str(job_id), child.stderr
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.communicate(timeout=10)
+    killed = time.time()
+    queue = JobQueue(engine)  # the real clock, as the child's
+    assert queue.claim("w2", 60.0) is None  # the dead worker's lease still holds
+    deadline = killed + lease_s + 5
+    while (taken := queue.claim("w2", 60.0)) is None:
+        assert time.time() < deadline, "the job was never taken over"
+        time.sleep(0.1)
+    assert (taken.id, taken.attempts, taken.lease_owner) == (job_id, 2, "w2")
+    assert time.time() - killed >= lease_s - 1.0  # not before its lease ran out
+    assert not queue.complete(job_id, "doomed")
+    assert queue.complete(job_id, "w2")
+
+
+def test_an_unwritable_database_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database's folder should be")
+    with pytest.raises(ConfigError, match="TIERED_REVIEW_DB: cannot open sqlite:///"):
+        open_database(str(blocker / "q.db"))
