@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github.Issue import Issue
 from github.PullRequest import PullRequest, ReviewComment
 from github.Repository import Repository
 
@@ -103,6 +104,11 @@ class GitHubClient:
     def _pull(self, owner: str, repo: str, number: int) -> PullRequest:
         return self._repo(owner, repo).get_pull(number)
 
+    def _issue(self, owner: str, repo: str, number: int) -> Issue:
+        # The PR's issue comments through the lazy issue: the pull request's own methods need its
+        # `issue_url`, which costs a GET of the whole PR each time.
+        return self._repo(owner, repo).get_issue(number)
+
     def pull(self, owner: str, repo: str, number: int) -> PullInfo:
         """PR metadata and its files (all pages, up to GitHub's 3,000-file limit)."""
         try:
@@ -162,7 +168,7 @@ class GitHubClient:
         pr = self._pull(owner, repo, number)
         out: list[BotComment] = []
         try:
-            for c in pr.get_issue_comments():
+            for c in self._issue(owner, repo, number).get_comments():
                 if c.user and c.user.login == bot:
                     out.append(BotComment("issue_comment", c.id, c.body or ""))
             for r in pr.get_reviews():
@@ -174,6 +180,17 @@ class GitHubClient:
         except GithubException as exc:
             raise GitHubError(f"{owner}/{repo}#{number}: {_describe(exc)}") from exc
         return out
+
+    def bot_reviews(self, owner: str, repo: str, number: int, bot: str) -> list[BotComment]:
+        """Only the bot's reviews on the PR: what a review's job marker is looked for in."""
+        try:
+            return [
+                BotComment("review", r.id, r.body or "")
+                for r in self._pull(owner, repo, number).get_reviews()
+                if r.user and r.user.login == bot
+            ]
+        except GithubException as exc:
+            raise GitHubError(f"{owner}/{repo}#{number}: {_describe(exc)}") from exc
 
     def bot_comments_since(self, owner: str, repo: str, since: dt.datetime, bot: str) -> list[str]:
         """The bodies of the bot's issue comments on any PR of the repository updated `since`."""
@@ -205,16 +222,16 @@ class GitHubClient:
         self, info: PullInfo, body: str, existing: int | None, find: Callable[[], int | None]
     ) -> int:
         """Edit the sticky comment in place, or create it; `find` re-reads it before a retry."""
-        pr = self._pull(info.owner, info.repo, info.number)
+        issue = self._issue(info.owner, info.repo, info.number)
         created: list[int] = []
 
         def write() -> None:
             target = existing if existing is not None else find()
             if target is not None:
-                pr.get_issue_comment(target).edit(body)
+                issue.get_comment(target).edit(body)
                 created.append(target)
             else:
-                created.append(pr.create_issue_comment(body).id)
+                created.append(issue.create_comment(body).id)
 
         self._write("summary comment", write, lambda: False)
         return created[-1]
@@ -258,10 +275,10 @@ class GitHubClient:
 
     def reply(self, info: PullInfo, body: str) -> None:
         """A plain comment on the PR (command replies); created once, never retried blindly."""
-        pr = self._pull(info.owner, info.repo, info.number)
+        issue = self._issue(info.owner, info.repo, info.number)
 
         def create() -> None:
-            pr.create_issue_comment(body)
+            issue.create_comment(body)
 
         self._write("reply", create, lambda: False)
 

@@ -6,6 +6,7 @@ glob such as `********************x` from a repository's config took seconds per
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -82,6 +83,13 @@ class GlobSet:
 
 
 def _compile(globs: tuple[str, ...] | list[str]) -> Any:
+    return _compiled(tuple(globs))
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(globs: tuple[str, ...]) -> Any:
+    # Every job validates and compiles the same default globs again: compile each set once. RE2
+    # patterns are immutable and safe to share between threads.
     try:
         return re2.compile("|".join(f"(?:{glob_to_regex(g)})" for g in globs), _OPTIONS)
     except re2.error as exc:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import functools
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 
@@ -25,6 +27,17 @@ def status_kind(status: int, error_type: str | None = None) -> ProviderErrorKind
     if status == 408:
         return ProviderErrorKind.TIMEOUT
     return ProviderErrorKind.BAD_REQUEST
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context per process, built as httpx2 builds its default (trusting the environment).
+
+    Loading the CA bundle costs 10-30 ms of CPU; without this every job paid it again for each
+    provider client (measured with bench/scale.py's profile). A context is safe to share between
+    threads.
+    """
+    return httpx2.create_ssl_context()
 
 
 def retry_after_cap(cap_s: float) -> Callable[[httpx2.Response], Awaitable[None]]:

@@ -8,7 +8,7 @@ import re
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-from app.http_policy import retry_after_cap, status_kind
+from app.http_policy import retry_after_cap, status_kind, tls_context
 from app.providers import Completion, CompletionRequest, ProviderError, ProviderErrorKind, Usage
 from app.settings import Settings
 
@@ -50,7 +50,8 @@ class OpenAICompatProvider:
             max_retries=settings.llm_max_retries,
             timeout=openai.Timeout(timeout, connect=min(_CONNECT_TIMEOUT_S, timeout)),
             http_client=openai.DefaultAsyncHttpxClient(
-                event_hooks={"response": [retry_after_cap(settings.retry_after_cap_s)]}
+                verify=tls_context(),
+                event_hooks={"response": [retry_after_cap(settings.retry_after_cap_s)]},
             ),
         )
 

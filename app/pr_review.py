@@ -317,8 +317,8 @@ def _post_review(
     """Post the review; on a 422, re-check every comment against GitHub's current hunks."""
 
     def landed() -> bool:
-        mine = client.bot_comments(info.owner, info.repo, info.number, bot_login)
-        return any(job in read_markers(c.body, JOB_KIND) for c in mine if c.kind == "review")
+        mine = client.bot_reviews(info.owner, info.repo, info.number, bot_login)
+        return any(job in read_markers(c.body, JOB_KIND) for c in mine)
 
     if landed():
         log.info("review %s already posted", job)

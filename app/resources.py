@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,14 @@ from app.packing import Prompts
 
 
 def _data(name: str) -> dict[str, Any]:
+    """A fresh copy of a packaged YAML file: callers may change what they get."""
+    return copy.deepcopy(_parsed(name))
+
+
+@functools.cache
+def _parsed(name: str) -> dict[str, Any]:
+    # Parsed once per process: the App reads the defaults and the catalog on every job, and
+    # parsing them took tens of milliseconds of CPU each time.
     text = resources.files("app").joinpath("data", name).read_text("utf-8")
     loaded: dict[str, Any] = yaml.safe_load(text)
     return loaded
