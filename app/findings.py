@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 import re
@@ -59,6 +61,12 @@ class ReviewOut(BaseModel):
 
 def output_json_schema() -> dict[str, Any]:
     """The contract as JSON schema, for providers that constrain output with it."""
+    return copy.deepcopy(_output_schema())
+
+
+@functools.cache
+def _output_schema() -> dict[str, Any]:
+    # Generated once: pydantic builds it anew on every call, several milliseconds per request.
     return ReviewOut.model_json_schema()
 
 
