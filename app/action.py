@@ -17,17 +17,17 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.config import Mode
 from app.db import open_database
-from app.errors import ConfigError, TieredReviewError
+from app.errors import TieredReviewError
 from app.github_api import GitHubClient
 from app.jobs import JobReport, JobRunner, JobSpec, SpentToday, skip_rules
 from app.pr_review import CONFIG_PATH
 from app.publish import spent_on
 from app.registry import available
-from app.settings import Settings
+from app.settings import Settings, from_environment
 from app.tokens import load_counter
 from app.webhooks import WebhookError, classify, parse_json
 
@@ -62,15 +62,7 @@ class ActionEnv(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ActionEnv:
         """Read and validate, naming the variable (never its value) on a bad one."""
-        names = {f.alias for f in cls.model_fields.values() if f.alias}
-        values = {n: environ[n] for n in names if environ.get(n, "").strip()}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
-            )
-            raise ConfigError(f"bad Actions environment: {problems}") from None
+        return from_environment(cls, environ, "Actions environment")
 
 
 def run_action(environ: Mapping[str, str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -90,16 +91,7 @@ def eval_json(run: EvalRun) -> dict[str, Any]:
                 "requests": len(r.result.requests),
                 "cost_usd": round(r.result.totals.cost_usd, 6),
                 "scores": [
-                    {
-                        "tier": s.tier,
-                        "model": s.model,
-                        "category": s.category,
-                        "expected": s.expected,
-                        "found": s.found,
-                        "reported": s.reported,
-                        "correct": s.correct,
-                    }
-                    for s in r.scores
+                    {k: v for k, v in asdict(s).items() if k != "case_id"} for s in r.scores
                 ],
             }
             for r in run.runs

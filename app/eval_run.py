@@ -16,7 +16,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -226,21 +226,7 @@ def record_scores(engine: Engine, uid: str, now: float, scores: Sequence[Score])
     """The run's `eval_results` rows, in one transaction."""
     if not scores:
         return
-    rows = [
-        {
-            "run_uid": uid,
-            "created_at": now,
-            "case_id": s.case_id,
-            "tier": s.tier,
-            "model": s.model,
-            "category": s.category,
-            "expected": s.expected,
-            "found": s.found,
-            "reported": s.reported,
-            "correct": s.correct,
-        }
-        for s in scores
-    ]
+    rows = [{"run_uid": uid, "created_at": now, **asdict(s)} for s in scores]
     with write_transaction(engine) as conn:
         conn.execute(schema.eval_results.insert(), rows)
 

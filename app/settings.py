@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TypeVar
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from app.errors import ConfigError
@@ -68,15 +69,24 @@ class Settings(BaseSettings):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build from `environ` (default: the process environment), ignoring unknown names."""
-        source = os.environ if environ is None else environ
-        names = {field.alias for field in cls.model_fields.values() if field.alias}
-        # An empty value counts as unset: Actions passes a secret a fork cannot see as "".
-        values = {name: source[name] for name in sorted(names) if source.get(name)}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            # Name the variable and the rule, never the value: it may be a key.
-            problems = "; ".join(
-                f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
-            )
-            raise ConfigError(f"bad environment variable: {problems}") from None
+        return from_environment(cls, os.environ if environ is None else environ)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def from_environment(model: type[_M], environ: Mapping[str, str], what: str = "") -> _M:
+    """`model` from the variables named by its fields' aliases; an empty value counts as unset.
+
+    Actions passes a secret a fork cannot see as "". A bad value is named by its variable and
+    the rule it breaks, never shown: it may be a key.
+    """
+    names = {field.alias for field in model.model_fields.values() if field.alias}
+    values = {name: environ[name] for name in sorted(names) if environ.get(name, "").strip()}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigError(f"bad {what or 'environment variable'}: {problems}") from None
