@@ -321,7 +321,10 @@ def _post_review(
         return any(job in read_markers(c.body, JOB_KIND) for c in mine)
 
     if landed():
+        # An earlier attempt of this job posted the review (then crashed). Findings this attempt
+        # has that the landed review lacks are listed in the summary, not claimed as posted.
         log.info("review %s already posted", job)
+        rejected.extend((f, "the review for this push was already posted") for f in inline)
         return info
     try:
         client.post_review(info, body, [comment_payload(f) for f in inline], landed)

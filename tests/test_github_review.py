@@ -226,6 +226,30 @@ def test_a_post_applied_but_answered_502_is_not_posted_twice(world: World) -> No
     assert len(world.gh.issue_comments(OWNER, REPO, NUMBER)) == 1
 
 
+def test_a_rerun_whose_review_already_landed_lists_its_new_findings_in_the_summary(
+    world: World,
+) -> None:
+    """A crash after the review landed: the retry's other findings are listed, not claimed."""
+    world.run()
+    (landed,) = world.gh.reviews(OWNER, REPO, NUMBER)
+
+    def second_opinion(model: str, system: str, user: str) -> str:
+        answer = json.loads(reviewer(model, system, user))
+        for finding in answer["findings"]:
+            finding["title"] = "A different concern"
+        return json.dumps(answer)
+
+    world.llm.responder = second_opinion
+    again = world.run()  # the same push and trigger: the same job, whose review is up
+    assert world.gh.reviews(OWNER, REPO, NUMBER) == [landed]
+    new = [f for f, why in again.rejected if why == "the review for this push was already posted"]
+    assert new and all(f.title == "A different concern" for f in new)
+    (sticky,) = world.gh.issue_comments(OWNER, REPO, NUMBER)
+    assert "A different concern" in sticky["body"]
+    posted = set(read_markers(sticky["body"], "fp"))
+    assert posted and not posted & {f.fingerprint for f in new}
+
+
 def test_secondary_rate_limit_on_a_write_is_waited_out(world: World) -> None:
     waits: list[float] = []
     world.client.close()
