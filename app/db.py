@@ -22,6 +22,7 @@ from app.errors import ConfigError
 DB_FILENAME = "tiered-review.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 5000
+MIGRATION_LOCK = "tiered-review:migrate"  # held while any process upgrades the schema
 # PostgreSQL: a process holds at most POOL_SIZE + POOL_OVERFLOW connections. Its database users
 # are the worker threads (claims, heartbeats, results), the one enqueue thread and the event
 # loop's default executor (health and metrics), a dozen at most with the default 4 workers; N
@@ -204,7 +205,7 @@ def migrate(engine: Engine) -> None:
     # serialize here (PostgreSQL's DDL is transactional too), and the second finds the schema
     # already at head instead of failing on "relation already exists".
     with write_transaction(engine) as conn:
-        serialize(conn, "tiered-review:migrate")
+        serialize(conn, MIGRATION_LOCK)
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
 

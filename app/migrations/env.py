@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from app.db import make_engine, write_transaction
+from app.db import MIGRATION_LOCK, make_engine, serialize, write_transaction
 from app.schema import metadata
 
 config = context.config
@@ -35,6 +35,7 @@ def _run_online() -> None:
     engine = make_engine(url)
     try:
         with write_transaction(engine) as conn:
+            serialize(conn, MIGRATION_LOCK)  # the lock `app.db.migrate` takes
             _run(conn)
     finally:
         engine.dispose()
