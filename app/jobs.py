@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from app.commands import WRITE_PERMISSIONS, gate, runs_today
 from app.config import Mode, build_config
+from app.errors import ConfigError
 from app.github_api import GitHubClient
 from app.ledger import ReviewContext, day_start, record_review, spent_since
 from app.logs import log_context
@@ -22,6 +23,7 @@ from app.pr_review import (
     PullRef,
     Toolkit,
     plan_pull_request,
+    report_config_error,
     review_pull_request,
 )
 from app.registry import available, build_provider
@@ -154,9 +156,17 @@ class JobRunner:
                     self._config_path,
                     self._max_usd_per_pr,
                 )
-                if spec.kind == "command":
-                    return await self._command(client, kit, spec)
-                outcome = await self._review(client, kit, spec, Mode(spec.mode))
+                try:
+                    if spec.kind == "command":
+                        return await self._command(client, kit, spec)
+                    outcome = await self._review(client, kit, spec, Mode(spec.mode))
+                except ConfigError as exc:
+                    # The repository's config is broken: retrying cannot help, so say so on
+                    # the PR (once per base commit) and finish the job.
+                    ref = PullRef(spec.owner, spec.repo, spec.pr_number)
+                    if self._post:
+                        report_config_error(client, ref, self._settings.bot_login, exc)
+                    return JobReport(f"not reviewed: {exc}")
                 return JobReport(_describe(outcome), outcome)
             finally:
                 for provider in providers.values():

@@ -21,6 +21,8 @@ _MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9][\w-]*)")
 
 def marker(kind: str, value: str) -> str:
     """One hidden marker; the value may not contain angle brackets or newlines."""
+    if not re.fullmatch(r"[a-z_]+", kind):
+        raise ValueError(f"marker kind {kind!r}: lowercase letters and _ only, or none reads it")
     clean = re.sub(r"[<>\n\r]", "", value).strip()
     return f"<!-- {PREFIX}{kind} {clean} -->"
 

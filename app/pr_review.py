@@ -14,10 +14,10 @@ from app.catalog import Catalog
 from app.config import Config, Difficulty, Mode, build_config, parse_repo_config, with_budget
 from app.diff import diff_from_patches, parse_diff
 from app.engine import EngineOptions, ReviewResult, run_review
-from app.errors import TieredReviewError
+from app.errors import ConfigError, TieredReviewError
 from app.findings import Finding
 from app.github_api import BotComment, GitHubClient, GitHubError, PullInfo
-from app.markers import read_markers, strip_hidden
+from app.markers import marker, neutralise, read_markers, strip_hidden
 from app.packing import Prompts, PullRequestInfo
 from app.plan import Plan, PlanInputs, build_plan, usd
 from app.providers import Provider
@@ -39,6 +39,7 @@ from app.tokens import TokenCounter
 
 log = logging.getLogger(__name__)
 CONFIG_PATH = ".github/tiered-review.yml"
+CONFIG_ERROR_KIND = "config_error"  # the base commit whose broken config was reported
 _REF = re.compile(r"^(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)#(?P<number>\d+)$")
 _KEEP_SHAS = 20
 _KEEP_SPENT = 50  # runs recorded in the sticky comment, within the last two days
@@ -242,6 +243,24 @@ async def review_pull_request(
         scope_note,
         tuple(rejected),
         routing_ms,
+    )
+
+
+def report_config_error(
+    client: GitHubClient, ref: PullRef, bot_login: str, error: ConfigError
+) -> None:
+    """Tell the PR its base branch's config is unusable, once per base commit."""
+    info = client.pull(ref.owner, ref.repo, ref.number)
+    key = info.base_sha[:12]
+    mine = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
+    if any(key in read_markers(c.body, CONFIG_ERROR_KIND) for c in mine):
+        return
+    client.reply(
+        info,
+        "tiered-review could not use its configuration, so nothing was reviewed:\n\n"
+        f"> {neutralise(str(error))}\n\n"
+        "Fix the file on the base branch; the next push is reviewed with it."
+        f"\n\n{marker(CONFIG_ERROR_KIND, key)}",
     )
 
 

@@ -247,3 +247,20 @@ def test_replay_runs_the_same_handler_without_a_server(app: App, tmp_path: Path)
         "replay", str(HOOKS / "pull_request.closed.json"), "--event", "pull_request", env=env
     )
     assert json.loads(ignored.stdout)["action"] == "ignore"
+
+
+def test_a_broken_repo_config_is_reported_once_and_not_retried(app: App) -> None:
+    app.gh.set_file(OWNER, REPO, "b" * 40, ".github/tiered-review.yml", "nonsense: 1\n")
+    first = app.deliver("pull_request", payload("pull_request.opened.json"), "d-1")
+    assert app.wait(first.json()["job_id"]) == "done"
+    assert app.queue.get(first.json()["job_id"]).attempts == 1
+    (note,) = app.gh.issue_comments(OWNER, REPO, NUMBER)
+    assert "could not use its configuration" in note["body"] and "nonsense" in note["body"]
+    assert app.gh.reviews(OWNER, REPO, NUMBER) == []
+    head = "e" * 40
+    app.gh.push(OWNER, REPO, NUMBER, new_head_sha=head, files=pr_files(EXAMPLE_DIFF.read_text()))
+    data = copy.deepcopy(payload("pull_request.synchronize.json"))
+    data["pull_request"]["head"]["sha"] = data["after"] = head
+    second = app.deliver("pull_request", data, "d-2")
+    assert app.wait(second.json()["job_id"]) == "done"
+    assert len(app.gh.issue_comments(OWNER, REPO, NUMBER)) == 1  # the same base: said once
