@@ -202,3 +202,36 @@ def test_the_daily_cap_counts_what_the_action_spent_today_from_its_markers(
     left = cap - spent
     assert f"daily budget: {usd(left)} of {usd(cap)} left today" in sticky["body"]
     assert runner.outputs["requests"] == "0"
+
+
+def test_action_yml_maps_its_inputs_to_what_the_entrypoint_reads() -> None:
+    import yaml
+
+    from app.action import OUTPUT_NAMES, ActionEnv
+    from app.settings import Settings
+    from tests.conftest import ROOT
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert set(action["inputs"]) == {
+        "github-token",
+        "anthropic-api-key",
+        "openai-api-key",
+        "gemini-api-key",
+        "config",
+        "mode",
+        "post",
+        "max-cost-usd",
+    }
+    assert action["inputs"]["mode"]["default"] == "normal"
+    assert action["inputs"]["post"]["default"] == "true"
+    assert set(action["outputs"]) == set(OUTPUT_NAMES)
+    for name, output in action["outputs"].items():
+        assert output["value"] == f"${{{{ steps.review.outputs.{name} }}}}"
+    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "review"]
+    read = {f.alias for f in ActionEnv.model_fields.values()}
+    read |= {f.alias for f in Settings.model_fields.values()}
+    mapped = {k for k in step["env"] if k not in ("VENV", "TIKTOKEN_CACHE_DIR")}
+    assert mapped <= read, mapped - read
+    for name in action["inputs"]:
+        assert f"inputs.{name} }}}}" in json.dumps(step["env"]), f"input {name} is not passed on"
+    assert step["run"].strip("'\"").endswith('tiered-review" action')
