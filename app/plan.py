@@ -289,9 +289,9 @@ def _fit_budget(
         ),
     )
     dropped: list[str] = []
-    while sum(p.worst_case_usd for p in price_all(requests, inputs.counter)) > budget and order:
+    excess = _worst_case(requests, inputs) - budget
+    while excess > 0 and order:
         # Drop by estimate first, then re-plan once per round to check.
-        excess = sum(p.worst_case_usd for p in price_all(requests, inputs.counter)) - budget
         freed = 0.0
         while order and freed < excess:
             chunk = order.pop(0)
@@ -303,11 +303,16 @@ def _fit_budget(
             replace(c, skipped=SkipReason.OVER_BUDGET) if c.id in gone else c for c in chunks
         )
         requests = _requests(chunks, packer, router, inputs.mode)
-    if sum(p.worst_case_usd for p in price_all(requests, inputs.counter)) > budget:
+        excess = _worst_case(requests, inputs) - budget
+    if excess > 0:
         # Even the summary alone is over: the budget binds, so nothing is sent at all.
         dropped += [r.id for r in requests]
         requests = []
     return chunks, requests, dropped
+
+
+def _worst_case(requests: list[Request], inputs: PlanInputs) -> float:
+    return sum(p.worst_case_usd for p in price_all(requests, inputs.counter))
 
 
 def _model_warnings(config: Config, catalog: Catalog, today: dt.date) -> list[Warning]:
