@@ -7,7 +7,7 @@ import json
 import anthropic
 from anthropic.types import Message, MessageParam, TextBlockParam
 
-from app.http_policy import retry_after_cap, status_kind, tls_context
+from app.http_policy import client_options, status_kind
 from app.providers import Completion, CompletionRequest, ProviderError, ProviderErrorKind, Usage
 from app.settings import Settings
 
@@ -36,8 +36,7 @@ class AnthropicProvider:
             max_retries=settings.llm_max_retries,
             timeout=anthropic.Timeout(timeout, connect=min(_CONNECT_TIMEOUT_S, timeout)),
             http_client=anthropic.DefaultAsyncHttpxClient(
-                verify=tls_context(),
-                event_hooks={"response": [retry_after_cap(settings.retry_after_cap_s)]},
+                **client_options(settings.retry_after_cap_s)
             ),
         )
 

@@ -353,7 +353,12 @@ def with_budget(config: Config, max_usd_per_pr: float | None) -> Config:
         return config
     current = config.budget.max_usd_per_pr
     cap = max_usd_per_pr if current is None else min(current, max_usd_per_pr)
-    budget = config.budget.model_copy(update={"max_usd_per_pr": max(0.0, cap)})
+    return with_per_pr_cap(config, max(0.0, cap))
+
+
+def with_per_pr_cap(config: Config, max_usd_per_pr: float | None) -> Config:
+    """`config` with its per-PR cap set to `max_usd_per_pr` (None: no cap), the rest kept."""
+    budget = config.budget.model_copy(update={"max_usd_per_pr": max_usd_per_pr})
     return config.model_copy(update={"budget": budget})
 
 

@@ -165,16 +165,13 @@ class GitHubClient:
 
     def bot_comments(self, owner: str, repo: str, number: int, bot: str) -> list[BotComment]:
         """Everything the bot wrote on the PR: issue comments, reviews and review comments."""
-        pr = self._pull(owner, repo, number)
         out: list[BotComment] = []
         try:
             for c in self._issue(owner, repo, number).get_comments():
                 if c.user and c.user.login == bot:
                     out.append(BotComment("issue_comment", c.id, c.body or ""))
-            for r in pr.get_reviews():
-                if r.user and r.user.login == bot:
-                    out.append(BotComment("review", r.id, r.body or ""))
-            for rc in pr.get_review_comments():
+            out += self.bot_reviews(owner, repo, number, bot)
+            for rc in self._pull(owner, repo, number).get_review_comments():
                 if rc.user and rc.user.login == bot:
                     out.append(BotComment("review_comment", rc.id, rc.body or ""))
         except GithubException as exc:

@@ -7,6 +7,7 @@ import functools
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx2
 
@@ -38,6 +39,14 @@ def tls_context() -> ssl.SSLContext:
     threads.
     """
     return httpx2.create_ssl_context()
+
+
+def client_options(retry_after_cap_s: float) -> dict[str, Any]:
+    """What both SDKs' httpx2 clients are built with: the shared TLS context and the cap hook."""
+    return {
+        "verify": tls_context(),
+        "event_hooks": {"response": [retry_after_cap(retry_after_cap_s)]},
+    }
 
 
 def retry_after_cap(cap_s: float) -> Callable[[httpx2.Response], Awaitable[None]]:

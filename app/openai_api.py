@@ -8,7 +8,7 @@ import re
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-from app.http_policy import retry_after_cap, status_kind, tls_context
+from app.http_policy import client_options, status_kind
 from app.providers import Completion, CompletionRequest, ProviderError, ProviderErrorKind, Usage
 from app.settings import Settings
 
@@ -50,8 +50,7 @@ class OpenAICompatProvider:
             max_retries=settings.llm_max_retries,
             timeout=openai.Timeout(timeout, connect=min(_CONNECT_TIMEOUT_S, timeout)),
             http_client=openai.DefaultAsyncHttpxClient(
-                verify=tls_context(),
-                event_hooks={"response": [retry_after_cap(settings.retry_after_cap_s)]},
+                **client_options(settings.retry_after_cap_s)
             ),
         )
 

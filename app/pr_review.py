@@ -11,7 +11,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.catalog import Catalog
-from app.config import Config, Difficulty, Mode, build_config, parse_repo_config, with_budget
+from app.config import (
+    Config,
+    Difficulty,
+    Mode,
+    build_config,
+    parse_repo_config,
+    with_budget,
+    with_per_pr_cap,
+)
 from app.diff import diff_from_patches, parse_diff
 from app.engine import EngineOptions, ReviewResult, run_review
 from app.errors import ConfigError, TieredReviewError
@@ -143,10 +151,7 @@ def repo_config(client: GitHubClient, info: PullInfo, kit: Toolkit, mode: Mode) 
     repo = parse_repo_config(text, f"{path}@{info.base_sha[:12]}") if text else {}
     config = build_config(kit.defaults, repo, path)
     if mode is Mode.DEEP:
-        budget = config.budget.model_copy(
-            update={"max_usd_per_pr": config.budget.max_usd_per_deep_review}
-        )
-        config = config.model_copy(update={"budget": budget})
+        config = with_per_pr_cap(config, config.budget.max_usd_per_deep_review)
     return with_budget(config, kit.max_usd_per_pr)
 
 
@@ -299,9 +304,7 @@ def plan_pull_request(
     """
     info = client.pull(ref.owner, ref.repo, ref.number)
     config = repo_config(client, info, kit, mode)
-    uncapped = config.model_copy(
-        update={"budget": config.budget.model_copy(update={"max_usd_per_pr": None})}
-    )
+    uncapped = with_per_pr_cap(config, None)
     diff_text, _ = diff_from_patches(info.files)
     plan = _plan(client, info, uncapped, kit.catalog_for(config), kit, mode, diff_text)
     return plan, config
