@@ -17,7 +17,7 @@ COPY prompts ./prompts
 RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /tmp/dist . \
     && /opt/venv/bin/pip install --no-deps --no-index /tmp/dist/tiered_review-*.whl \
     && /opt/venv/bin/pip check
-# Fetched now, so the running App never downloads them (app/tokens.py uses o200k_base).
+# Fetched now, so the running App never downloads them (app/plan/tokens.py uses o200k_base).
 RUN TIKTOKEN_CACHE_DIR=/opt/tiktoken /opt/venv/bin/python -c "import tiktoken; tiktoken.get_encoding('o200k_base')"
 
 # Stage 2: the venv and the BPE files, run by a user that owns nothing but /data.

@@ -19,17 +19,17 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.config import Mode
-from app.db import open_database
 from app.errors import TieredReviewError
-from app.github_api import GitHubClient
-from app.jobs import JobReport, JobRunner, JobSpec, SpentToday, skip_rules
-from app.pr_review import CONFIG_PATH
-from app.publish import spent_on
-from app.registry import available
+from app.gh.client import GitHubClient
+from app.gh.webhooks import WebhookError, classify, parse_json
+from app.plan.config import Mode
+from app.plan.tokens import load_counter
+from app.providers.registry import available
+from app.review.publish import spent_on
+from app.review.pull_request import CONFIG_PATH
+from app.server.jobs import JobReport, JobRunner, JobSpec, SpentToday, skip_rules
 from app.settings import Settings, from_environment
-from app.tokens import load_counter
-from app.webhooks import WebhookError, classify, parse_json
+from app.store.db import open_database
 
 ACTIONS_BOT = "github-actions[bot]"  # who the workflow's GITHUB_TOKEN posts as
 LEDGER_NAME = "tiered-review-ledger.db"

@@ -15,22 +15,22 @@ from pathlib import Path
 
 from rich.console import Console
 
-from app.checkout import read_sources
-from app.config import Mode, config_json_schema
-from app.db import open_database
-from app.diff import decode_diff, parse_diff
-from app.engine import EngineOptions, ReviewResult, run_review
 from app.errors import TieredReviewError
-from app.gitdiff import local_diff, repository_name
-from app.ledger import ReviewContext, record_review
-from app.packing import PullRequestInfo
-from app.plan import Plan, PlanInputs, build_plan
-from app.plan_output import plan_json, print_table
-from app.registry import available, build_provider, require_keys
+from app.local.checkout import read_sources
+from app.local.gitdiff import local_diff, repository_name
+from app.plan.config import Mode, config_json_schema
+from app.plan.diff import decode_diff, parse_diff
+from app.plan.output import plan_json, print_table
+from app.plan.packing import PullRequestInfo
+from app.plan.planner import Plan, PlanInputs, build_plan
+from app.plan.tokens import load_counter
+from app.providers.registry import available, build_provider, require_keys
 from app.resources import default_config_data, load_catalog, load_config, load_prompts
-from app.review_output import review_json, review_markdown
+from app.review.engine import EngineOptions, ReviewResult, run_review
+from app.review.render import review_json, review_markdown
 from app.settings import Settings
-from app.tokens import load_counter
+from app.store.db import open_database
+from app.store.ledger import ReviewContext, record_review
 
 log = logging.getLogger("tiered_review")
 
@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     forecast = sub.add_parser(
         "forecast", help="offline: what reviewing a repository's past changes would have cost"
     )
-    from app.forecast_command import add_arguments as forecast_arguments
+    from app.forecast.command import add_arguments as forecast_arguments
 
     forecast_arguments(forecast)
     sub.add_parser("action", help="the GitHub Action entrypoint: reads the event the runner wrote")
@@ -148,8 +148,8 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
 def run_pull_review(args: argparse.Namespace, out: Console) -> int:
     """`tiered-review review OWNER/REPO#N [--post]`: read the PR on GitHub, review, post once."""
     # Imported here: `plan` and local reviews need neither PyGithub nor its start-up time.
-    from app.github_api import GitHubClient
-    from app.pr_review import Outcome, PullRef, Toolkit, review_pull_request
+    from app.gh.client import GitHubClient
+    from app.review.pull_request import Outcome, PullRef, Toolkit, review_pull_request
 
     settings = Settings.from_env()
     ref = PullRef.parse(args.target)
@@ -302,16 +302,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "review":
             return run_review_command(args, out)
         if args.command == "serve":
-            from app.service import serve
+            from app.server.service import serve
 
             serve(Settings.from_env(), args.host, args.port)
             return 0
         if args.command == "eval":
-            from app.eval_run import run_eval_command
+            from app.evals.command import run_eval_command
 
             return run_eval_command(args, out)
         if args.command == "report":
-            from app.report_run import run_report_command
+            from app.report.command import run_report_command
 
             return run_report_command(args, out)
         if args.command == "action":
@@ -319,11 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_action()
         if args.command == "forecast":
-            from app.forecast_command import run_forecast
+            from app.forecast.command import run_forecast
 
             return run_forecast(args, out)
         if args.command == "replay":
-            from app.service import replay
+            from app.server.service import replay
 
             out.file.write(replay(Settings.from_env(), args.payload, args.event) + "\n")
             return 0

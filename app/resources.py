@@ -10,10 +10,10 @@ from typing import Any
 
 import yaml
 
-from app.catalog import Catalog, parse_catalog
-from app.config import Config, build_config, parse_repo_config
 from app.errors import ConfigError
-from app.packing import Prompts
+from app.plan.catalog import Catalog, parse_catalog
+from app.plan.config import Config, build_config, parse_repo_config
+from app.plan.packing import Prompts
 
 
 def _data(name: str) -> dict[str, Any]:

@@ -26,8 +26,8 @@ if not os.environ.get("TIKTOKEN_CACHE_DIR") and (ROOT.parent / "shared" / "tikto
 
 from tests.fakes import anthropic_fake  # noqa: E402
 from tests.fakes.github_fake import github_fake  # noqa: E402
-from tests.test_engine import reviewer  # noqa: E402
-from tests.test_server import NUMBER, OWNER, REPO, _command, open_fixture_pr, payload  # noqa: E402
+from tests.review.test_engine import reviewer  # noqa: E402
+from tests.server.test_http import NUMBER, OWNER, REPO, _command, open_fixture_pr, payload  # noqa: E402
 
 
 def step(tmp: Path, env: dict[str, str], event: str, data: dict[str, Any], **extra: str) -> None:

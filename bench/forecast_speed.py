@@ -38,12 +38,12 @@ SHARED_TIKTOKEN = ROOT.parent / "shared" / "tiktoken"
 if not os.environ.get("TIKTOKEN_CACHE_DIR") and SHARED_TIKTOKEN.is_dir():
     os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED_TIKTOKEN)
 
-from app.diff import decode_diff  # noqa: E402
-from app.forecast import pr_title  # noqa: E402
-from app.forecast_command import forecast_inputs, forecast_repository  # noqa: E402
-from app.history import Window, changes, repository_root  # noqa: E402
-from app.packing import PullRequestInfo  # noqa: E402
-from app.plan import build_plan  # noqa: E402
+from app.forecast.command import forecast_inputs, forecast_repository  # noqa: E402
+from app.forecast.core import pr_title  # noqa: E402
+from app.local.history import Window, changes, repository_root  # noqa: E402
+from app.plan.diff import decode_diff  # noqa: E402
+from app.plan.packing import PullRequestInfo  # noqa: E402
+from app.plan.planner import build_plan  # noqa: E402
 
 
 def child(side: str, repo: Path, last: int | None) -> dict[str, float]:

@@ -18,12 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.engine import EngineOptions, run_review  # noqa: E402
-from app.plan import PlanInputs, build_plan  # noqa: E402
-from app.registry import available, build_provider  # noqa: E402
+from app.plan.planner import PlanInputs, build_plan  # noqa: E402
+from app.plan.tokens import load_counter  # noqa: E402
+from app.providers.registry import available, build_provider  # noqa: E402
 from app.resources import load_catalog, load_config, load_prompts  # noqa: E402
+from app.review.engine import EngineOptions, run_review  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from app.tokens import load_counter  # noqa: E402
 
 
 def main() -> None:

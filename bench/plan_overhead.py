@@ -31,10 +31,10 @@ if not os.environ.get("TIKTOKEN_CACHE_DIR") and SHARED_TIKTOKEN.is_dir():
 import tiktoken  # noqa: E402
 import unidiff  # noqa: E402
 
-from app.config import Mode  # noqa: E402
-from app.plan import PlanInputs, build_plan  # noqa: E402
+from app.plan.config import Mode  # noqa: E402
+from app.plan.planner import PlanInputs, build_plan  # noqa: E402
+from app.plan.tokens import load_counter  # noqa: E402
 from app.resources import load_catalog, load_config, load_prompts  # noqa: E402
-from app.tokens import load_counter  # noqa: E402
 
 _HEADER = re.compile(r"^(diff --git a/|--- a/|\+\+\+ b/)(\S+)", re.M)
 

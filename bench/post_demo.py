@@ -22,8 +22,8 @@ if not os.environ.get("TIKTOKEN_CACHE_DIR") and (ROOT.parent / "shared" / "tikto
 from tests.conftest import EXAMPLE_DIFF  # noqa: E402
 from tests.fakes import anthropic_fake  # noqa: E402
 from tests.fakes.github_fake import github_fake  # noqa: E402
-from tests.test_engine import reviewer  # noqa: E402
-from tests.test_github_review import BASE, BOT, HEAD, NUMBER, OWNER, REPO, pr_files  # noqa: E402
+from tests.review.test_engine import reviewer  # noqa: E402
+from tests.review.test_pull_request import BASE, BOT, HEAD, NUMBER, OWNER, REPO, pr_files  # noqa: E402
 
 
 def main() -> None:

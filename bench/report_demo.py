@@ -31,7 +31,7 @@ if not os.environ.get("TIKTOKEN_CACHE_DIR") and (ROOT.parent / "shared" / "tikto
 
 from tests.browser import render  # noqa: E402
 from tests.fakes import anthropic_fake, openai_fake  # noqa: E402
-from tests.test_engine import reviewer  # noqa: E402
+from tests.review.test_engine import reviewer  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "pr.diff"
 OPENAI_SMALL = """\

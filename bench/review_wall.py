@@ -30,13 +30,13 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("TIKTOKEN_CACHE_DIR") and (ROOT.parent / "shared" / "tiktoken").is_dir():
     os.environ["TIKTOKEN_CACHE_DIR"] = str(ROOT.parent / "shared" / "tiktoken")
 
-from app.config import build_config  # noqa: E402
-from app.engine import EngineOptions, ReviewResult, run_review  # noqa: E402
-from app.plan import PlanInputs, build_plan  # noqa: E402
-from app.registry import build_provider  # noqa: E402
+from app.plan.config import build_config  # noqa: E402
+from app.plan.planner import PlanInputs, build_plan  # noqa: E402
+from app.plan.tokens import load_counter  # noqa: E402
+from app.providers.registry import build_provider  # noqa: E402
 from app.resources import default_config_data, load_catalog, load_prompts  # noqa: E402
+from app.review.engine import EngineOptions, ReviewResult, run_review  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from app.tokens import load_counter  # noqa: E402
 from tests.fakes import anthropic_fake  # noqa: E402
 
 

@@ -48,16 +48,16 @@ import httpx2  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from app.db import make_engine, migrate  # noqa: E402
-from app.queue import JobQueue, JobState  # noqa: E402
-from app.schema import jobs  # noqa: E402
+from app.store.db import make_engine, migrate  # noqa: E402
+from app.store.queue import JobQueue, JobState  # noqa: E402
+from app.store.schema import jobs  # noqa: E402
 from bench.webhook_load import head_sha, pr_diff  # noqa: E402
 from tests.dbs import PG_ENV, Databases  # noqa: E402
 from tests.fakes import anthropic_fake  # noqa: E402
 from tests.fakes.github_fake import github_fake  # noqa: E402
+from tests.review.test_engine import reviewer  # noqa: E402
+from tests.review.test_pull_request import pr_files  # noqa: E402
 from tests.serve_process import ServeProcess, sign  # noqa: E402
-from tests.test_engine import reviewer  # noqa: E402
-from tests.test_github_review import pr_files  # noqa: E402
 
 HOOK = SHARED / "fixtures" / "github-webhooks" / "pull_request.opened.json"
 SECRET = b"bench-scale-secret"

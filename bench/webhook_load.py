@@ -49,13 +49,13 @@ if not os.environ.get("TIKTOKEN_CACHE_DIR") and (SHARED / "tiktoken").is_dir():
 import httpx2  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from app.db import make_engine  # noqa: E402
-from app.queue import JobQueue, JobState  # noqa: E402
-from app.schema import deliveries, jobs  # noqa: E402
+from app.store.db import make_engine  # noqa: E402
+from app.store.queue import JobQueue, JobState  # noqa: E402
+from app.store.schema import deliveries, jobs  # noqa: E402
 from tests.fakes import anthropic_fake  # noqa: E402
 from tests.fakes.github_fake import github_fake  # noqa: E402
-from tests.test_engine import reviewer  # noqa: E402
-from tests.test_github_review import pr_files  # noqa: E402
+from tests.review.test_engine import reviewer  # noqa: E402
+from tests.review.test_pull_request import pr_files  # noqa: E402
 
 HOOK = SHARED / "fixtures" / "github-webhooks" / "pull_request.opened.json"
 HANDLER = re.compile(r"handler_(\d+)\b")  # every model request names its PR's handler

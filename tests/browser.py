@@ -4,7 +4,7 @@
     bars = [m for m in page.marks if m.tag == "rect"]
     page.baselines["Cost per month"]                  # y of a chart's value-0 axis, in pixels
 
-Marks are the elements `app/charts.py` draws with `data-series`/`data-label`/`data-value`;
+Marks are the elements `app/report/charts.py` draws with `data-series`/`data-label`/`data-value`;
 geometry comes from `getBoundingClientRect`. The page must be self-contained: every request
 other than the page itself is aborted, and `render` fails if there was any. Without playwright
 or Chromium the calling test skips with the reason (fails under `CI=true`). Never runs

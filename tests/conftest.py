@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from app.config import Mode, build_config, merge
-from app.packing import PullRequestInfo
-from app.plan import PlanInputs
+from app.plan.config import Mode, build_config, merge
+from app.plan.packing import PullRequestInfo
+from app.plan.planner import PlanInputs
+from app.plan.tokens import TokenCounter, load_counter
 from app.resources import default_config_data, load_catalog, load_prompts
-from app.tokens import TokenCounter, load_counter
 from tests.dbs import ENGINES, PG_ENV, Databases
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,12 +135,12 @@ def engine_result(make_inputs: InputsFactory) -> Any:
     """A real review of the example diff against the Anthropic fake (scripted answers)."""
     import asyncio
 
-    from app.engine import EngineOptions, run_review
-    from app.plan import build_plan
-    from app.registry import build_provider
+    from app.plan.planner import build_plan
+    from app.providers.registry import build_provider
+    from app.review.engine import EngineOptions, run_review
     from app.settings import Settings
     from tests.fakes import anthropic_fake
-    from tests.test_engine import reviewer
+    from tests.review.test_engine import reviewer
 
     inputs = make_inputs()
     plan = build_plan(EXAMPLE_DIFF.read_text(), inputs)

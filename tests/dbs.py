@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
-from app.db import database_url
+from app.store.db import database_url
 
 ENGINES = ("sqlite", "postgresql")
 PG_ENV = "TIERED_REVIEW_TEST_PG"

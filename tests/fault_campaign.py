@@ -24,9 +24,9 @@ from typing import Any
 import httpx2
 import sqlalchemy as sa
 
-from app.db import make_engine
-from app.queue import JobState
-from app.schema import jobs
+from app.store.db import make_engine
+from app.store.queue import JobState
+from app.store.schema import jobs
 from tests.conftest import SHARED
 from tests.fakes import anthropic_fake, openai_fake
 from tests.fakes.github_fake import github_fake
@@ -40,8 +40,8 @@ from tests.fault_results import (
     stopped_cleanly,
     tally_prs,
 )
+from tests.review.test_engine import reviewer
 from tests.serve_process import ServeProcess, sign
-from tests.test_engine import reviewer
 
 HOOK = SHARED / "fixtures" / "github-webhooks" / "pull_request.opened.json"
 SECRET = b"fault-campaign-secret"

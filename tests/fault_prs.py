@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.conftest import EXAMPLE_DIFF
-from tests.test_github_review import pr_files
+from tests.review.test_pull_request import pr_files
 
 # (owner, repository, installation id): two installations, so two tenants share the workers.
 REPOSITORIES = (("acme", "api", 101), ("acme", "web", 101), ("globex", "billing", 202))

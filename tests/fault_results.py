@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from app.markers import read_markers
-from app.publish import FINGERPRINT_KIND, SUMMARY_KIND
-from app.queue import JobState
-from app.schema import jobs
+from app.gh.markers import read_markers
+from app.review.publish import FINGERPRINT_KIND, SUMMARY_KIND
+from app.store.queue import JobState
+from app.store.schema import jobs
 from tests.fault_prs import FaultPR
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def scan_logs(paths: list[Path]) -> tuple[list[str], Counter[str], int]:
             if not isinstance(entry, dict):
                 continue
             message = str(entry.get("message", ""))
-            if entry.get("logger") == "app.worker" and " failed (attempt " in message:
+            if entry.get("logger") == "app.server.worker" and " failed (attempt " in message:
                 last = str(entry.get("exception", "")).strip().splitlines()[-1:] or ["?"]
                 failures[last[0][:160]] += 1
             elif entry.get("level") in ("error", "critical"):

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from app import schema
-from app.db import make_engine
-from app.plan import usd
+from app.plan.planner import usd
+from app.store import schema
+from app.store.db import make_engine
 from tests.conftest import EXAMPLE_DIFF, need
 from tests.fakes import anthropic_fake
+from tests.review.test_engine import reviewer
+from tests.review.test_pull_request import pr_files
+from tests.server.test_http import HOOKS, NUMBER, OWNER, REPO, _command, open_fixture_pr, payload
 from tests.test_cli import run
-from tests.test_engine import reviewer
-from tests.test_github_review import pr_files
-from tests.test_server import HOOKS, NUMBER, OWNER, REPO, _command, open_fixture_pr, payload
 
 
 @dataclass

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app import schema
-from app.config import config_json_schema
-from app.db import database_url, make_engine, state_dir
+from app.plan.config import config_json_schema
+from app.store import schema
+from app.store.db import database_url, make_engine, state_dir
 from tests.conftest import EXAMPLE_DIFF, ROOT, git
 
 
@@ -175,7 +175,7 @@ def test_review_without_keys_names_the_variables(counter: object) -> None:
 
 def test_review_end_to_end_against_the_fakes(tmp_path: Path, counter: object) -> None:
     from tests.fakes import anthropic_fake
-    from tests.test_engine import reviewer
+    from tests.review.test_engine import reviewer
 
     with anthropic_fake(responder=reviewer) as (url, state):
         env = {

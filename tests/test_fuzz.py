@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, parse_repo_config
-from app.diff import decode_diff, parse_diff
 from app.errors import DiffError, TieredReviewError
-from app.findings import OutputError, parse_output
-from app.globs import compile_globs
+from app.gh.webhooks import WebhookError, parse_json
+from app.plan.config import ConfigError, parse_repo_config
+from app.plan.diff import decode_diff, parse_diff
+from app.plan.globs import compile_globs
 from app.resources import load_config
-from app.webhooks import WebhookError, parse_json
+from app.review.findings import OutputError, parse_output
 from tests.conftest import InputsFactory, need
 from tests.fuzz.oracle import MAX_MESSAGE, Report, Target, check, explore
 from tests.fuzz.payloads import HOOKS, Delivery, sign
@@ -122,7 +122,7 @@ def test_a_path_that_is_not_utf8_is_shown_as_text_and_the_plan_is_sendable(
         b"@@ -1 +1 @@\n-a = 1\n+a = 2\n"
         b"diff --git a/ok.py b/ok.py\n--- a/ok.py\n+++ b/ok.py\n@@ -1 +1 @@\n-b = 1\n+b = 2\n"
     )
-    from app.plan import build_plan
+    from app.plan.planner import build_plan
 
     plan = build_plan(decode_diff(raw), make_inputs())
     bad = next(c for c in plan.chunks if c.path.startswith("caf"))

@@ -27,17 +27,17 @@ from typing import Any
 
 from rich.console import Console
 
-from app.chunks import Chunk
-from app.config import build_config
-from app.diff import decode_diff
-from app.findings import Finding, parse_output, place
-from app.jobs import JobSpec
-from app.plan import Plan, PlanInputs, build_plan
-from app.plan_output import plan_json, print_table
-from app.publish import comment_payload
+from app.gh.webhooks import Decision, SkipRules, classify, parse_json, verify_signature
+from app.plan.chunks import Chunk
+from app.plan.config import build_config
+from app.plan.diff import decode_diff
+from app.plan.output import plan_json, print_table
+from app.plan.planner import Plan, PlanInputs, build_plan
+from app.plan.tokens import load_counter
 from app.resources import default_config_data, load_catalog, load_config, load_prompts
-from app.tokens import load_counter
-from app.webhooks import Decision, SkipRules, classify, parse_json, verify_signature
+from app.review.findings import Finding, parse_output, place
+from app.review.publish import comment_payload
+from app.server.jobs import JobSpec
 from tests.fuzz.configs import config_files
 from tests.fuzz.diffs import ROOT, diffs
 from tests.fuzz.oracle import Target, require
@@ -164,11 +164,11 @@ def _app_target(folder: Path) -> Iterator[Target]:
     """Deliveries posted to the real FastAPI app over an in-process ASGI client."""
     from starlette.testclient import TestClient
 
-    from app.db import open_database
-    from app.metrics import Metrics
-    from app.queue import JobQueue
-    from app.server import ServerParts, create_app
-    from app.worker import PoolOptions
+    from app.server.http import ServerParts, create_app
+    from app.server.metrics import Metrics
+    from app.server.worker import PoolOptions
+    from app.store.db import open_database
+    from app.store.queue import JobQueue
 
     async def handle(_job: Any) -> str:
         return "not run"

@@ -1,0 +1,1 @@
+"""`tiered-review eval`: quality per route on cases with planted defects."""

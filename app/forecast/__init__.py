@@ -1,0 +1,1 @@
+"""`tiered-review forecast`: a repository's history replayed through the planner."""

@@ -1,0 +1,1 @@
+"""GitHub: webhook classification, comment commands, markers, and PyGithub behind one client."""

@@ -1,0 +1,1 @@
+"""The pure core: diff -> chunks -> tasks -> routes -> requests -> cost, with no I/O."""

@@ -1,0 +1,364 @@
+"""Difficulty labels from static signals only: file kind, path words, changed-line content, size."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.errors import ConfigError
+from app.plan.config import Difficulty, DifficultyConfig
+from app.plan.diff import FileStatus
+from app.plan.globs import GlobSet, compile_globs
+from app.plan.patterns import Patterns, compile_patterns
+
+
+class FileKind(StrEnum):
+    """What a file is, by path: decides which signals apply."""
+
+    DOCS = "docs"
+    TESTS = "tests"
+    CI = "ci"
+    MIGRATION = "migration"
+    PUBLIC_API = "public_api"
+    CONFIG = "config"
+    CODE = "code"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A chunk's difficulty with the signals behind it, strongest first."""
+
+    difficulty: Difficulty
+    reasons: tuple[str, ...]
+    signals: tuple[str, ...]
+    kind: FileKind
+    signatures: tuple[str, ...] = ()  # public definitions changed: "- old" / "+ new" lines
+
+
+@dataclass(frozen=True, slots=True)
+class Signatures:
+    """Public definitions on a change's removed and added lines."""
+
+    before: dict[str, str]
+    after: dict[str, str]
+
+    def changed(self) -> list[str]:
+        """Names defined on both sides with different lines."""
+        return sorted(
+            n for n in self.before.keys() & self.after.keys() if self.before[n] != self.after[n]
+        )
+
+    def removed(self) -> list[str]:
+        """Names defined only on the removed side."""
+        return sorted(self.before.keys() - self.after.keys())
+
+    def lines(self) -> tuple[str, ...]:
+        """The definitions that differ between the sides, as "- old" and "+ new" lines."""
+        old = set(self.before.values())
+        new = set(self.after.values())
+        return tuple(
+            [f"- {line}" for line in sorted(old - new)]
+            + [f"+ {line}" for line in sorted(new - old)]
+        )
+
+
+_VERSION_BUMP_LINES = 20  # a version bump touches a few lines; more is a real change
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A change's added and removed lines, joined once per classification."""
+
+    added: str
+    removed: str
+    both: bytes  # added then removed, UTF-8, for the RE2 patterns that look at either side
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeView:
+    """The parts of a chunk the classifier reads."""
+
+    path: str
+    status: FileStatus
+    added: Sequence[str]
+    removed: Sequence[str]
+
+
+_COMMENT_MARKERS: dict[str, tuple[str, ...]] = {}
+for _exts, _markers in (
+    (
+        "py pyi rb sh bash zsh yml yaml toml cfg conf pl pm r ex exs tf hcl ps1 nim jl cmake mk",
+        ("#",),
+    ),
+    ("ini properties", ("#", ";")),
+    (
+        "js jsx mjs cjs ts tsx go rs java kt kts scala c h cc cpp cxx hpp hh cs swift dart "
+        "groovy sol zig v m mm proto css scss less",
+        ("//", "/*", "*", "*/"),
+    ),
+    ("php", ("//", "/*", "*", "*/", "#")),
+    ("sql lua hs", ("--",)),
+    ("clj cljs lisp el", (";",)),
+    ("erl hrl tex", ("%",)),
+    ("html htm xml vue svelte", ("<!--", "-->")),
+):
+    for _ext in _exts.split():
+        _COMMENT_MARKERS[_ext] = _markers
+_NAMED_COMMENTS = {"dockerfile": ("#",), "makefile": ("#",)}
+
+# Definitions whose signature matters, per extension, with the name in group "name". They are
+# anchored at a line start, so Python's re runs them fast, and they are code, not config. Python
+# names are public unless _private (dunders are public); the other patterns only match exported
+# or public definitions.
+_DEF_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"py", "pyi"}), r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(?P<name>\w+)"),
+    (
+        frozenset({"js", "jsx", "mjs", "cjs", "ts", "tsx"}),
+        r"^[ \t]*export[ \t]+(?:default[ \t]+)?(?:declare[ \t]+)?(?:abstract[ \t]+)?"
+        r"(?:async[ \t]+)?(?:function\*?|class|const|let|var|interface|type|enum)[ \t]+"
+        r"(?P<name>\w+)",
+    ),
+    (
+        frozenset({"go"}),
+        r"^(?:func[ \t]+(?:\([^)]*\)[ \t]*)?|type[ \t]+)(?P<name>[A-Z]\w*)[ \t]*[\[( ]",
+    ),
+    (
+        frozenset({"rs"}),
+        r"^[ \t]*pub(?:\([^)]*\))?[ \t]+(?:async[ \t]+)?(?:unsafe[ \t]+)?"
+        r"(?:fn|struct|enum|trait|type|const|mod)[ \t]+(?P<name>\w+)",
+    ),
+    (
+        frozenset({"java", "kt", "kts", "cs", "scala", "php"}),
+        r"^[ \t]*public[ \t]+(?:[\w<>\[\],?.]+[ \t]+)*(?:function[ \t]+|class[ \t]+|"
+        r"interface[ \t]+|enum[ \t]+|record[ \t]+)?(?P<name>\w+)[ \t]*[({<]",
+    ),
+    (frozenset({"rb"}), r"^[ \t]*def[ \t]+(?:self\.)?(?P<name>[a-z]\w*[?!]?)"),
+)
+_DEFS: dict[str, re.Pattern[str]] = {
+    ext: re.compile(pattern, re.M) for exts, pattern in _DEF_PATTERNS for ext in exts
+}
+_WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+def path_words(path: str) -> list[str]:
+    """A path's words, lower-cased: `src/OAuthClient/user_session.py` -> src, o, auth, ... ."""
+    return [w.lower() for w in _WORD_SPLIT.split(path) if w]
+
+
+def _extension(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def _public(ext: str, name: str) -> bool:
+    if ext in ("py", "pyi"):
+        return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
+    return True  # the other patterns only match exported or public definitions
+
+
+@dataclass(frozen=True, slots=True)
+class Classifier:
+    """Compiled difficulty rules (globs and regexes), built once per plan from config."""
+
+    config: DifficultyConfig
+    kinds: tuple[tuple[FileKind, GlobSet], ...]
+    new_package: GlobSet
+    security_words: frozenset[str]
+    code_extensions: frozenset[str]
+    security_call: Patterns
+    concurrency_call: Patterns
+    ci_permissions: Patterns
+    version_line: Patterns
+
+    def kind_of(self, path: str) -> FileKind:
+        """The file's kind from the kind globs (first match), else code by extension."""
+        for kind, globs in self.kinds:
+            if globs.match(path):
+                return kind
+        return FileKind.CODE if _extension(path) in self.code_extensions else FileKind.OTHER
+
+    def classify(self, change: ChangeView) -> Label:
+        """Label one chunk with the signals that fired."""
+        kind = self.kind_of(change.path)
+        added, removed = "".join(change.added), "".join(change.removed)
+        both = (added + "\n" + removed).encode("utf-8", "surrogateescape")
+        text = _Text(added, removed, both)
+        sigs = _signatures(change.path, text) if kind is FileKind.CODE else Signatures({}, {})
+        fired = self._trivial_content(change, text) or self._signals(change, kind, sigs, text)
+        levels = self.config.signals
+        ranked = sorted(fired, key=lambda item: (-levels[item[0]].rank, item[0]))
+        top = levels[ranked[0][0]]
+        return Label(
+            difficulty=top,
+            reasons=tuple(f"{sid}: {text}" for sid, text in ranked),
+            signals=tuple(sid for sid, _ in ranked),
+            kind=kind,
+            signatures=sigs.lines(),
+        )
+
+    def _trivial_content(self, change: ChangeView, text: _Text) -> list[tuple[str, str]]:
+        if not text.added.strip() and not text.removed.strip():
+            if change.added or change.removed:
+                return [("content.whitespace_only", "only blank lines change")]
+            return []
+        if _same_but_whitespace(text.added, text.removed):
+            return [("content.whitespace_only", "only whitespace changes")]
+        markers = _comment_markers(change.path)
+        lines = [*change.added, *change.removed]
+        if markers and all(not ln.strip() or ln.lstrip().startswith(markers) for ln in lines):
+            return [("content.comment_only", "only comments change")]
+        if change.status is FileStatus.MODIFIED and len(lines) <= _VERSION_BUMP_LINES:
+            added = [ln for ln in change.added if ln.strip()]
+            removed = [ln for ln in change.removed if ln.strip()]
+            if len(added) == len(removed) and self.version_line.each_line(added + removed):
+                return [("content.version_bump", "only version strings change")]
+        return []
+
+    def _signals(
+        self, change: ChangeView, kind: FileKind, sigs: Signatures, text: _Text
+    ) -> list[tuple[str, str]]:
+        path = change.path
+        if kind is FileKind.DOCS:
+            return [("path.docs", "documentation file")]
+        if kind is FileKind.TESTS:
+            return [("path.tests", "test file: tests are not production code")]
+        fired: list[tuple[str, str]] = []
+        words = [w for w in path_words(path) if w in self.security_words]
+        if words:
+            fired.append(("path.security", f"path word {words[0]!r}: auth/security/crypto code"))
+        if kind is FileKind.MIGRATION:
+            fired.append(("path.migration", "database migration or schema"))
+        elif kind is FileKind.PUBLIC_API:
+            fired.append(("path.public_api", "public API surface (schema, stubs or IDL)"))
+        elif kind is FileKind.CI:
+            fired.append(("path.ci", "CI configuration"))
+            hit = self.ci_permissions.first(text.both)
+            if hit:
+                fired.append(("content.ci_permissions", f"CI permissions or secrets: {hit}"))
+        elif kind is FileKind.CONFIG:
+            fired.append(("path.config", "configuration file"))
+        elif kind is FileKind.OTHER:
+            fired.append(("path.other", "non-code text file"))
+        if change.status is FileStatus.ADDED and self.new_package.match(path):
+            fired.append(("file.new_package", "adds a new package"))
+        if kind is FileKind.CODE:
+            fired.extend(self._code_signals(change, sigs, text))
+        return fired
+
+    def _code_signals(
+        self, change: ChangeView, sigs: Signatures, text: _Text
+    ) -> list[tuple[str, str]]:
+        fired: list[tuple[str, str]] = []
+        markers = _comment_markers(change.path)
+        hit = self.security_call.first_code(text.both, markers)
+        if hit:
+            fired.append(("content.security_call", f"security-sensitive call: {hit}"))
+        hit = self.concurrency_call.first_code(text.both, markers)
+        if hit:
+            fired.append(("content.concurrency_call", f"concurrency primitive: {hit}"))
+        changed = sigs.changed()
+        if changed:
+            fired.append(("content.signature_change", f"public signature changes: {changed[0]}"))
+        gone = sigs.removed()
+        if gone:
+            fired.append(("content.removed_public_name", f"removes public name {gone[0]}"))
+        if change.status is FileStatus.ADDED:
+            fired.append(("file.new_module", "adds a new module"))
+        size = len(change.added) + len(change.removed)
+        cfg = self.config
+        if size <= cfg.small_change_lines:
+            fired.append(("size.small", f"small change ({size} lines)"))
+        elif size <= cfg.large_change_lines:
+            fired.append(("size.medium", f"{size} changed lines"))
+        else:
+            fired.append(("size.large", f"large change ({size} lines)"))
+        return fired
+
+
+def _definitions(ext: str, text: str) -> dict[str, str]:
+    """Public definitions in changed lines: name -> the line, whitespace-normalised."""
+    pattern = _DEFS.get(ext)
+    if pattern is None or not text:
+        return {}
+    found: dict[str, str] = {}
+    for match in pattern.finditer(text):
+        name = match.group("name")
+        if _public(ext, name):
+            end = text.find("\n", match.end())
+            found[name] = " ".join(text[match.start() : end if end >= 0 else None].split())
+    return found
+
+
+def _signatures(path: str, text: _Text) -> Signatures:
+    ext = _extension(path)
+    return Signatures(_definitions(ext, text.removed), _definitions(ext, text.added))
+
+
+def _comment_markers(path: str) -> tuple[str, ...]:
+    name = path.rsplit("/", 1)[-1].lower()
+    return _COMMENT_MARKERS.get(_extension(path)) or _NAMED_COMMENTS.get(name) or ()
+
+
+def _same_but_whitespace(a: str, b: str) -> bool:
+    """Whether two texts differ only in whitespace (line breaks included, as `git diff -w`)."""
+    # Compare a short prefix first: most changes differ early, and squashing is the costly part.
+    head_a, head_b = "".join(a[:2000].split())[:64], "".join(b[:2000].split())[:64]
+    if len(head_a) == len(head_b) == 64 and head_a != head_b:
+        return False
+    return "".join(a.split()) == "".join(b.split())
+
+
+def build_classifier(config: DifficultyConfig) -> Classifier:
+    """Compile the difficulty config once per plan."""
+    missing = sorted(sid for sid in _KNOWN_SIGNALS if sid not in config.signals)
+    if missing:
+        raise ConfigError(f"difficulty.signals: missing a level for {missing[0]!r}")
+    g = config.globs
+    order = (
+        (FileKind.DOCS, g.docs),
+        (FileKind.TESTS, g.tests),
+        (FileKind.CI, g.ci),
+        (FileKind.MIGRATION, g.migration),
+        (FileKind.PUBLIC_API, g.public_api),
+        (FileKind.CONFIG, g.config),
+    )
+    p = config.patterns
+    return Classifier(
+        config=config,
+        kinds=tuple((kind, compile_globs(globs)) for kind, globs in order),
+        new_package=compile_globs(g.new_package),
+        security_words=frozenset(w.lower() for w in config.security_words),
+        code_extensions=frozenset(e.lower() for e in config.code_extensions),
+        security_call=compile_patterns(p.security_call),
+        concurrency_call=compile_patterns(p.concurrency_call),
+        ci_permissions=compile_patterns(p.ci_permissions),
+        version_line=compile_patterns(p.version_line),
+    )
+
+
+_KNOWN_SIGNALS = (
+    "path.docs",
+    "content.whitespace_only",
+    "content.comment_only",
+    "content.version_bump",
+    "path.tests",
+    "path.config",
+    "path.ci",
+    "path.other",
+    "size.small",
+    "size.medium",
+    "size.large",
+    "file.new_module",
+    "path.security",
+    "path.migration",
+    "path.public_api",
+    "content.security_call",
+    "content.concurrency_call",
+    "content.signature_change",
+    "content.removed_public_name",
+    "file.new_package",
+    "content.ci_permissions",
+)

@@ -1,0 +1,1 @@
+"""Model APIs behind one Provider protocol: the registry and one adapter per SDK."""

@@ -1,0 +1,1 @@
+"""`tiered-review report`: the ledger report, its output formats and charts."""

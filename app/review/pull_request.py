@@ -1,0 +1,389 @@
+"""Review a GitHub pull request end to end: read it, plan, run the models, post once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.errors import ConfigError, TieredReviewError
+from app.gh.client import BotComment, GitHubClient, GitHubError, PullInfo
+from app.gh.markers import marker, neutralise, read_markers, strip_hidden
+from app.plan.catalog import Catalog
+from app.plan.config import (
+    Config,
+    Difficulty,
+    Mode,
+    build_config,
+    parse_repo_config,
+    with_budget,
+    with_per_pr_cap,
+)
+from app.plan.diff import diff_from_patches, parse_diff
+from app.plan.packing import Prompts, PullRequestInfo
+from app.plan.planner import Plan, PlanInputs, build_plan, usd
+from app.plan.tokens import TokenCounter
+from app.providers.base import Provider
+from app.review.engine import EngineOptions, ReviewResult, run_review
+from app.review.findings import Finding
+from app.review.publish import (
+    FINGERPRINT_KIND,
+    JOB_KIND,
+    SHAS_KIND,
+    SPENT_KIND,
+    SUMMARY_KIND,
+    Selection,
+    SummaryInputs,
+    comment_payload,
+    job_id,
+    render_summary,
+    review_body,
+    select,
+)
+
+log = logging.getLogger(__name__)
+CONFIG_PATH = ".github/tiered-review.yml"
+CONFIG_ERROR_KIND = "config_error"  # the base commit whose broken config was reported
+_REF = re.compile(r"^(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)#(?P<number>\d+)$")
+_KEEP_SHAS = 20
+_KEEP_SPENT = 50  # runs recorded in the sticky comment, within the last two days
+
+
+@dataclass(frozen=True, slots=True)
+class PullRef:
+    """`OWNER/REPO#N`."""
+
+    owner: str
+    repo: str
+    number: int
+
+    @property
+    def repository(self) -> str:
+        """`OWNER/REPO`."""
+        return f"{self.owner}/{self.repo}"
+
+    @classmethod
+    def parse(cls, text: str) -> PullRef:
+        """Parse `OWNER/REPO#N`, or raise a user-facing error."""
+        match = _REF.match(text.strip())
+        if not match:
+            raise TieredReviewError(f"{text!r} is not OWNER/REPO#NUMBER")
+        return cls(match["owner"], match["repo"], int(match["number"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Toolkit:
+    """The pure core's fixed inputs and the providers, built once at the edge."""
+
+    defaults: Mapping[str, Any]
+    catalog_for: Callable[[Config], Catalog]
+    prompts: Prompts
+    counter: TokenCounter
+    providers: Mapping[str, Provider]
+    today: dt.date
+    concurrency: int = 8
+    config_path: str = CONFIG_PATH  # read from the base branch, never from the PR's head
+    max_usd_per_pr: float | None = None  # a cap from outside the repo: the stricter one wins
+    spent_today: Callable[[], float] | None = None  # the tenant's spend today, for the daily cap
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a run reviewed and what it posted (or would post)."""
+
+    info: PullInfo
+    result: ReviewResult
+    selection: Selection
+    summary: str
+    review_body: str | None
+    comments: tuple[dict[str, Any], ...]
+    posted: bool
+    scope_note: str
+    rejected: tuple[tuple[Finding, str], ...] = field(default_factory=tuple)
+    routing_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _BotState:
+    """What the bot left on the PR: its sticky comment, reviewed SHAs, fingerprints, spend."""
+
+    sticky_id: int | None
+    shas: list[str]
+    prints: frozenset[str]
+    spent: tuple[str, ...]
+
+
+def _bot_state(comments: list[BotComment]) -> _BotState:
+    """The sticky comment's id and markers, and every fingerprint posted."""
+    sticky = next(
+        (c for c in comments if c.kind == "issue_comment" and read_markers(c.body, SUMMARY_KIND)),
+        None,
+    )
+    shas: list[str] = []
+    spent: tuple[str, ...] = ()
+    if sticky is not None:
+        for value in read_markers(sticky.body, SHAS_KIND):
+            shas.extend(s for s in value.split(",") if re.fullmatch(r"[0-9a-f]{7,64}", s))
+        spent = tuple(read_markers(sticky.body, SPENT_KIND))
+    prints = {fp for c in comments for fp in read_markers(c.body, FINGERPRINT_KIND)}
+    return _BotState(sticky.id if sticky else None, shas, frozenset(prints), spent)
+
+
+def _spent_entries(previous: tuple[str, ...], today: dt.date, cost: float) -> tuple[str, ...]:
+    """Yesterday's and today's runs from the sticky comment, and this run."""
+    since = (today - dt.timedelta(days=1)).isoformat()
+    kept = [e for e in previous if re.fullmatch(r"\d{4}-\d\d-\d\d \d+(\.\d+)?", e) and e >= since]
+    return (*kept[-(_KEEP_SPENT - 1) :], f"{today.isoformat()} {cost:.6f}")
+
+
+def repo_config(client: GitHubClient, info: PullInfo, kit: Toolkit, mode: Mode) -> Config:
+    """The bot's config from the base branch only: a PR cannot change its own review.
+
+    A deep review is bound by the deep-review cap instead of the per-PR one; a cap from outside
+    the repository (the Action's input, what is left of the day's budget) lowers either.
+    """
+    path = kit.config_path
+    text = client.file_text(info.owner, info.repo, path, info.base_sha)
+    repo = parse_repo_config(text, f"{path}@{info.base_sha[:12]}") if text else {}
+    config = build_config(kit.defaults, repo, path)
+    if mode is Mode.DEEP:
+        config = with_per_pr_cap(config, config.budget.max_usd_per_deep_review)
+    return with_budget(config, kit.max_usd_per_pr)
+
+
+async def review_pull_request(
+    client: GitHubClient,
+    ref: PullRef,
+    kit: Toolkit,
+    *,
+    mode: Mode = Mode.NORMAL,
+    post: bool = False,
+    bot_login: str = "tiered-review[bot]",
+    tenant: str | None = None,
+    trigger: str = "",
+) -> Outcome:
+    """Review one PR; with `post`, leave one review, the sticky summary and a check run."""
+    info = client.pull(ref.owner, ref.repo, ref.number)
+    config = repo_config(client, info, kit, mode)
+    config, budget_note = _within_daily_cap(config, kit)
+    catalog: Catalog = kit.catalog_for(config)
+    mine = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
+    state = _bot_state(mine)
+    sticky_id, shas, posted_prints = state.sticky_id, state.shas, state.prints
+    files, scope_note = info.files, ""
+    last = shas[-1] if shas else None
+    if last and last != info.head_sha:
+        changed = client.changed_since(ref.owner, ref.repo, last, info.head_sha)
+        if changed is None:
+            scope_note = f"full review: {last[:12]} is gone (force-push)"
+        else:
+            files = tuple(f for f in info.files if f.filename in changed)
+            scope_note = f"incremental: {len(files)} files changed since {last[:12]}"
+    scope_note = "; ".join(n for n in (scope_note, budget_note) if n)
+    diff_text, missing = diff_from_patches(files)
+    if info.over_file_limit:
+        missing += (f"the PR has more files than GitHub lists ({len(info.files)} read)",)
+    started = time.perf_counter()
+    plan = _plan(client, info, config, catalog, kit, mode, diff_text)
+    routing_ms = (time.perf_counter() - started) * 1000
+    options = EngineOptions(tenant=tenant or ref.repository, concurrency=kit.concurrency)
+    result = await run_review(plan, kit.providers, config, catalog, options)
+    selection = select(result.findings, config.comments, posted_prints)
+    comments = [comment_payload(f) for f in selection.inline]
+    job = job_id(ref.repository, ref.number, info.head_sha, mode.value, trigger)
+    body = review_body(job, len(comments)) if comments else None
+    reviewed = tuple([s for s in shas if s != info.head_sha][-_KEEP_SHAS + 1 :] + [info.head_sha])
+    rejected: list[tuple[Finding, str]] = []
+    posted_now = {f.fingerprint for f in selection.inline}
+
+    def summary_text() -> str:
+        kept = posted_prints | (posted_now - {f.fingerprint for f, _ in rejected})
+        return render_summary(
+            result,
+            SummaryInputs(
+                head_sha=info.head_sha,
+                reviewed_shas=reviewed,
+                spent=_spent_entries(state.spent, kit.today, result.totals.cost_usd),
+                fingerprints=frozenset(kept),
+                selection=selection,
+                not_reviewed=missing,
+                scope_note=scope_note,
+                rejected=tuple(rejected),
+            ),
+        )
+
+    if post:
+        if comments and body is not None:
+            info = _post_review(
+                client, info, body, list(selection.inline), rejected, bot_login, job
+            )
+        summary = summary_text()
+
+        def find() -> int | None:
+            again = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
+            return _bot_state(again).sticky_id
+
+        client.upsert_comment(info, summary, sticky_id, find)
+        t = result.totals
+        client.neutral_check(
+            info,
+            f"${t.cost_usd:.4f} ({t.savings_pct:.0f}% saved), "
+            f"{len(selection.inline) - len(rejected)} inline comments",
+            summary,
+        )
+    else:
+        summary = summary_text()
+    return Outcome(
+        info,
+        result,
+        selection,
+        summary,
+        body,
+        tuple(comments),
+        post,
+        scope_note,
+        tuple(rejected),
+        routing_ms,
+    )
+
+
+def report_config_error(
+    client: GitHubClient, ref: PullRef, bot_login: str, error: ConfigError
+) -> None:
+    """Tell the PR its base branch's config is unusable, once per base commit."""
+    info = client.pull(ref.owner, ref.repo, ref.number)
+    key = info.base_sha[:12]
+    mine = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
+    if any(key in read_markers(c.body, CONFIG_ERROR_KIND) for c in mine):
+        return
+    client.reply(
+        info,
+        "tiered-review could not use its configuration, so nothing was reviewed:\n\n"
+        f"> {neutralise(str(error))}\n\n"
+        "Fix the file on the base branch; the next push is reviewed with it."
+        f"\n\n{marker(CONFIG_ERROR_KIND, key)}",
+    )
+
+
+def _within_daily_cap(config: Config, kit: Toolkit) -> tuple[Config, str]:
+    """`config` bound by what is left of the tenant's daily budget, and a note saying so."""
+    cap = config.budget.max_usd_per_day
+    if cap is None or kit.spent_today is None:
+        return config, ""
+    left = max(0.0, cap - kit.spent_today())
+    return with_budget(config, left), f"daily budget: {usd(left)} of {usd(cap)} left today"
+
+
+def _plan(
+    client: GitHubClient,
+    info: PullInfo,
+    config: Config,
+    catalog: Catalog,
+    kit: Toolkit,
+    mode: Mode,
+    diff_text: str,
+) -> Plan:
+    """Plan the PR's diff; substantive and architectural files get their code at the head SHA."""
+    pr = PullRequestInfo(title=strip_hidden(info.title), body=strip_hidden(info.body))
+    inputs = PlanInputs(config, catalog, kit.prompts, kit.counter, kit.today, mode, pr)
+    plan = build_plan(diff_text, inputs)
+    sources = _sources(client, info, plan)
+    return build_plan(diff_text, replace(inputs, sources=sources)) if sources else plan
+
+
+def plan_pull_request(
+    client: GitHubClient, ref: PullRef, kit: Toolkit, mode: Mode
+) -> tuple[Plan, Config]:
+    """The whole PR's plan with no cap applied (no model call), and the repository's config.
+
+    The plan is what a `/review deep` reply quotes and checks against the deep-review cap.
+    """
+    info = client.pull(ref.owner, ref.repo, ref.number)
+    config = repo_config(client, info, kit, mode)
+    uncapped = with_per_pr_cap(config, None)
+    diff_text, _ = diff_from_patches(info.files)
+    plan = _plan(client, info, uncapped, kit.catalog_for(config), kit, mode, diff_text)
+    return plan, config
+
+
+def _sources(client: GitHubClient, info: PullInfo, plan: Plan) -> dict[str, str]:
+    """Contents at the head SHA of the files whose chunks get surrounding code."""
+    wanted = sorted(
+        {
+            c.path
+            for c in plan.chunks
+            if c.reviewable and not c.private and c.difficulty.rank >= Difficulty.SUBSTANTIVE.rank
+        }
+    )
+    out: dict[str, str] = {}
+    for path in wanted:
+        text = client.file_text(info.owner, info.repo, path, info.head_sha)
+        if text is not None:
+            out[path] = text
+    return out
+
+
+def _post_review(
+    client: GitHubClient,
+    info: PullInfo,
+    body: str,
+    inline: list[Finding],
+    rejected: list[tuple[Finding, str]],
+    bot_login: str,
+    job: str,
+) -> PullInfo:
+    """Post the review; on a 422, re-check every comment against GitHub's current hunks."""
+
+    def landed() -> bool:
+        mine = client.bot_reviews(info.owner, info.repo, info.number, bot_login)
+        return any(job in read_markers(c.body, JOB_KIND) for c in mine)
+
+    if landed():
+        # An earlier attempt of this job posted the review (then crashed). Findings this attempt
+        # has that the landed review lacks are listed in the summary, not claimed as posted.
+        log.info("review %s already posted", job)
+        rejected.extend((f, "the review for this push was already posted") for f in inline)
+        return info
+    try:
+        client.post_review(info, body, [comment_payload(f) for f in inline], landed)
+        return info
+    except GitHubError as exc:
+        if "HTTP 422" not in str(exc):
+            raise
+        log.warning("GitHub rejected the review: %s; re-checking comments", exc)
+    fresh = client.pull(info.owner, info.repo, info.number)
+    anchors = _anchors(fresh)
+    keep = []
+    for f in inline:
+        ok = (f.path, f.line, f.side) in anchors and (
+            f.start_line is None or (f.path, f.start_line, f.start_side or f.side) in anchors
+        )
+        if ok:
+            keep.append(f)
+        else:
+            rejected.append(
+                (f, f"GitHub rejected it: not a line of the diff at {fresh.head_sha[:12]}")
+            )
+    try:
+        if keep:
+            client.post_review(fresh, body, [comment_payload(f) for f in keep], landed)
+            return fresh
+    except GitHubError as exc:
+        if "HTTP 422" not in str(exc):
+            raise
+        rejected.extend((f, "GitHub rejected the review (422)") for f in keep)
+    return fresh
+
+
+def _anchors(info: PullInfo) -> set[tuple[str, int, str]]:
+    text, _ = diff_from_patches(info.files)
+    return {
+        (a.path, a.line, a.side.value)
+        for f in parse_diff(text)
+        for h in f.hunks
+        for a in h.anchors(f.path)
+    }

@@ -1,0 +1,152 @@
+"""The GitHub App's web edge: verified webhooks in, jobs committed to the queue, 202 out.
+
+Nothing slow happens here: the signature is checked over the raw bytes, the delivery is
+classified, and the job row is committed before the answer, inside GitHub's 10-second budget.
+Workers (`worker.py`) do the reviews.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from app.gh.webhooks import SkipRules, WebhookError, classify, parse_json, verify_signature
+from app.server.jobs import JobSpec
+from app.server.logs import log_context
+from app.server.metrics import Metrics
+from app.server.worker import PoolOptions, run_pool
+from app.store.queue import JobQueue
+
+log = logging.getLogger(__name__)
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+
+
+@dataclass(frozen=True, slots=True)
+class ServerParts:
+    """What the app is built from; constructed once at the edge."""
+
+    secret: bytes
+    queue: JobQueue
+    rules: SkipRules
+    handle: Callable[[Any], Coroutine[Any, Any, str]]
+    metrics: Metrics
+    pool: PoolOptions
+    run_workers: bool = True
+    health: Callable[[], bool] = lambda: True
+
+
+def create_app(parts: ServerParts) -> FastAPI:
+    """The FastAPI app: `POST /webhook`, `GET /healthz`, `GET /metrics`."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        owner = f"serve-{uuid.uuid4().hex[:8]}"
+        task = None
+        if parts.run_workers:
+            task = asyncio.create_task(
+                run_pool(
+                    parts.queue, parts.handle, owner, parts.pool, stop, _observer(parts.metrics)
+                )
+            )
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+
+    app = FastAPI(title="tiered-review", lifespan=lifespan)
+    # One thread commits webhook jobs: acks queue in order instead of racing for the write lock.
+    writer = ThreadPoolExecutor(1, thread_name_prefix="enqueue")
+
+    @app.post("/webhook")
+    async def webhook(request: Request) -> Response:
+        event = request.headers.get("x-github-event", "")
+        delivery = request.headers.get("x-github-delivery") or f"local-{uuid.uuid4()}"
+        with log_context(delivery_id=delivery, event=event):
+            return await _webhook(parts, request, event, delivery, writer)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        try:
+            ok = await asyncio.to_thread(parts.health)
+            depth = await asyncio.to_thread(parts.queue.depth)
+        except Exception as exc:  # the database is down: say so, do not crash
+            log.warning("health check failed: %s", exc)
+            return JSONResponse({"status": "error", "error": type(exc).__name__}, 503)
+        return JSONResponse({"status": "ok" if ok else "error", "queue": depth}, 200 if ok else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        depth = await asyncio.to_thread(parts.queue.depth)
+        for state, count in depth.items():
+            parts.metrics.queue_depth.labels(str(state)).set(count)
+        return Response(parts.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+async def _webhook(
+    parts: ServerParts, request: Request, event: str, delivery: str, writer: ThreadPoolExecutor
+) -> Response:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        return _answer(parts, event, "too_large", 413, "payload over 25 MB")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return _answer(parts, event, "too_large", 413, "payload over 25 MB")
+    if not verify_signature(parts.secret, body, request.headers.get("x-hub-signature-256")):
+        return _answer(parts, event, "bad_signature", 401, "invalid or missing signature")
+    try:
+        decision = classify(event, parse_json(body), parts.rules)
+    except WebhookError as exc:
+        return _answer(parts, event, "bad_payload", 400, str(exc))
+    if decision.action in ("pong", "installation", "ignore"):
+        log.info("delivery %s: %s (%s)", delivery, decision.action, decision.reason)
+        return _answer(parts, event, decision.action, 200, decision.reason)
+    spec = JobSpec.from_decision(decision)
+    enqueue = functools.partial(
+        parts.queue.enqueue,
+        delivery_id=delivery,
+        event=event,
+        kind=spec.kind,
+        tenant=str(decision.installation_id or decision.repository),
+        repository=decision.repository or "",
+        pr_number=decision.pr_number or 0,
+        head_sha=decision.head_sha or "",
+        mode=decision.mode.value,
+        trigger=spec.trigger,
+        payload=spec.to_payload(),
+    )
+    result = await asyncio.get_running_loop().run_in_executor(writer, enqueue)
+    outcome = "queued" if result.created else result.reason
+    parts.metrics.deliveries.labels(event, outcome).inc()
+    with log_context(repository=decision.repository, pr=decision.pr_number):
+        log.info("delivery %s: job %s %s", delivery, result.job_id, outcome)
+    return JSONResponse(
+        {"job_id": result.job_id, "created": result.created, "reason": result.reason}, 202
+    )
+
+
+def _answer(parts: ServerParts, event: str, outcome: str, status: int, message: str) -> Response:
+    parts.metrics.deliveries.labels(event or "unknown", outcome).inc()
+    return JSONResponse({"outcome": outcome, "message": message}, status)
+
+
+def _observer(metrics: Metrics) -> Callable[[Any, str, float], None]:
+    def observe(job: Any, outcome: str, seconds: float) -> None:
+        result = "failed" if outcome == "failed" else "done"
+        metrics.job_seconds.labels(getattr(job, "kind", "review"), result).observe(seconds)
+
+    return observe

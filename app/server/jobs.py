@@ -1,0 +1,256 @@
+"""What a queued job does: review a PR on a push, or answer a `/review` command behind the gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from app.errors import ConfigError
+from app.gh.client import GitHubClient
+from app.gh.commands import WRITE_PERMISSIONS, gate, runs_today
+from app.gh.webhooks import Decision, SkipRules
+from app.plan.config import Mode, build_config
+from app.plan.tokens import TokenCounter
+from app.providers.registry import available, build_provider
+from app.resources import default_config_data, load_catalog, load_prompts
+from app.review.pull_request import (
+    CONFIG_PATH,
+    Outcome,
+    PullRef,
+    Toolkit,
+    plan_pull_request,
+    report_config_error,
+    review_pull_request,
+)
+from app.server.logs import log_context
+from app.server.metrics import Metrics
+from app.settings import Settings
+from app.store.ledger import ReviewContext, day_start, record_review, spent_since
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A job as the webhook queued it."""
+
+    kind: str  # "review" or "command"
+    owner: str
+    repo: str
+    pr_number: int
+    mode: str
+    trigger: str
+    installation_id: int | None = None
+    commenter: str | None = None
+    comment_id: int | None = None
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> JobSpec:
+        """Rebuild a spec from the queued payload."""
+        return cls(**{k: payload.get(k) for k in cls.__slots__})  # type: ignore[arg-type]
+
+    @classmethod
+    def from_decision(cls, decision: Decision) -> JobSpec:
+        """The job a webhook decision asks for (review or command)."""
+        trigger = decision.trigger or "push"
+        return cls(
+            kind="command" if decision.action == "command" else "review",
+            owner=decision.owner or "",
+            repo=decision.repo or "",
+            pr_number=decision.pr_number or 0,
+            mode=decision.mode.value,
+            trigger=trigger,
+            installation_id=decision.installation_id,
+            commenter=decision.commenter,
+            comment_id=int(trigger.split(":", 1)[1]) if trigger.startswith("comment:") else None,
+        )
+
+    def to_payload(self) -> dict[str, Any]:
+        """The spec as the queue's JSON payload."""
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+def skip_rules(settings: Settings) -> SkipRules:
+    """The skip rules of the App and the Action: the defaults' authors, labels and drafts."""
+    skip = build_config(default_config_data(), {}, "defaults").skip
+    return SkipRules(
+        bot_login=settings.bot_login,
+        bot_authors=frozenset(skip.authors),
+        skip_labels=frozenset(skip.labels),
+        skip_drafts=skip.drafts,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class JobReport:
+    """What a job did: one line for the log, and the review when one ran."""
+
+    text: str
+    outcome: Outcome | None = None
+
+
+# What the tenant spent today before this job: (client, spec, tenant, today) -> USD.
+SpentToday = Callable[[GitHubClient, JobSpec, str, dt.date], float]
+
+
+class JobRunner:
+    """Runs jobs with one GitHub client per job and the providers the settings allow.
+
+    `source` names the surface in the ledger (serve, action). `max_usd_per_pr` is a cap from
+    outside the repository (the Action's input); `spent_today` feeds the daily cap, by default
+    from the ledger. With `post` false the review is built but not posted (command replies are).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        client_for: Callable[[int | None], GitHubClient],
+        counter: TokenCounter,
+        metrics: Metrics | None = None,
+        today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
+        ledger: Engine | None = None,
+        *,
+        source: str = "serve",
+        config_path: str = CONFIG_PATH,
+        max_usd_per_pr: float | None = None,
+        spent_today: SpentToday | None = None,
+        post: bool = True,
+    ) -> None:
+        self._settings = settings
+        self._client_for = client_for
+        self._counter = counter
+        self._metrics = metrics
+        self._today = today
+        self._ledger = ledger
+        self._source = source
+        self._config_path = config_path
+        self._max_usd_per_pr = max_usd_per_pr
+        self._spent_today = spent_today or self._ledger_spent
+        self._post = post
+
+    async def run(self, spec: JobSpec) -> str:
+        """Do the job; returns a one-line outcome. Raises on failures worth a retry."""
+        return (await self.execute(spec)).text
+
+    async def execute(self, spec: JobSpec) -> JobReport:
+        """Do the job and keep what it reviewed."""
+        with log_context(repository=f"{spec.owner}/{spec.repo}", pr=spec.pr_number):
+            client = self._client_for(spec.installation_id)
+            providers = {
+                n: build_provider(n, self._settings) for n in sorted(available(self._settings))
+            }
+            try:
+                kit = Toolkit(
+                    default_config_data(),
+                    load_catalog,
+                    load_prompts(),
+                    self._counter,
+                    providers,
+                    self._today(),
+                    self._settings.concurrency,
+                    self._config_path,
+                    self._max_usd_per_pr,
+                )
+                try:
+                    if spec.kind == "command":
+                        return await self._command(client, kit, spec)
+                    outcome = await self._review(client, kit, spec, Mode(spec.mode))
+                except ConfigError as exc:
+                    # The repository's config is broken: retrying cannot help, so say so on
+                    # the PR (once per base commit) and finish the job.
+                    ref = PullRef(spec.owner, spec.repo, spec.pr_number)
+                    if self._post:
+                        report_config_error(client, ref, self._settings.bot_login, exc)
+                    return JobReport(f"not reviewed: {exc}")
+                return JobReport(_describe(outcome), outcome)
+            finally:
+                for provider in providers.values():
+                    await provider.aclose()
+                client.close()
+
+    def _tenant(self, spec: JobSpec) -> str:
+        return str(spec.installation_id or f"{spec.owner}/{spec.repo}")
+
+    def _ledger_spent(
+        self, _client: GitHubClient, _spec: JobSpec, tenant: str, today: dt.date
+    ) -> float:
+        if self._ledger is None:
+            return 0.0
+        return spent_since(self._ledger, tenant, day_start(today))
+
+    async def _review(
+        self, client: GitHubClient, kit: Toolkit, spec: JobSpec, mode: Mode
+    ) -> Outcome:
+        tenant = self._tenant(spec)
+        kit = replace(kit, spent_today=lambda: self._spent_today(client, spec, tenant, kit.today))
+        outcome = await review_pull_request(
+            client,
+            PullRef(spec.owner, spec.repo, spec.pr_number),
+            kit,
+            mode=mode,
+            post=self._post,
+            bot_login=self._settings.bot_login,
+            tenant=tenant,
+            trigger=spec.trigger,
+        )
+        if self._metrics is not None:
+            self._metrics.record_review(outcome.result, outcome.routing_ms)
+        if self._ledger is not None:
+            context = ReviewContext(
+                source=self._source,
+                tenant=tenant,
+                repository=f"{spec.owner}/{spec.repo}",
+                pr_number=spec.pr_number,
+                head_sha=outcome.info.head_sha,
+                outcome="posted" if outcome.posted else "printed",
+                routing_ms=outcome.routing_ms,
+            )
+            record_review(self._ledger, outcome.result, context)
+        return outcome
+
+    async def _command(self, client: GitHubClient, kit: Toolkit, spec: JobSpec) -> JobReport:
+        info = client.pull(spec.owner, spec.repo, spec.pr_number)
+        commenter = spec.commenter or ""
+        permission = client.permission(spec.owner, spec.repo, commenter)
+        mine = client.bot_comments(spec.owner, spec.repo, spec.pr_number, self._settings.bot_login)
+        today = self._today()
+        mode = Mode(spec.mode)
+        estimate: float | None = None
+        deep_cap: float | None = None
+        if mode is Mode.DEEP and permission in WRITE_PERMISSIONS:
+            ref = PullRef(spec.owner, spec.repo, spec.pr_number)
+            plan, config = plan_pull_request(client, ref, kit, Mode.DEEP)
+            estimate = plan.totals.worst_case_usd
+            deep_cap = config.budget.max_usd_per_deep_review
+        decision = gate(
+            "review deep" if mode is Mode.DEEP else "review",
+            commenter=commenter,
+            author=info.author,
+            permission=permission,
+            accepted_today=runs_today((c.body for c in mine), today),
+            daily_limit=self._settings.commands_per_day,
+            today=today,
+            estimate_usd=estimate,
+            deep_cap_usd=deep_cap,
+        )
+        if spec.comment_id is not None:
+            client.react(spec.owner, spec.repo, spec.comment_id, "eyes")
+        client.reply(info, decision.reply)
+        if not decision.allowed:
+            name = "review deep" if mode is Mode.DEEP else "review"
+            return JobReport(f"refused /{name}: {decision.reason}")
+        outcome = await self._review(client, kit, spec, mode)
+        return JobReport(_describe(outcome), outcome)
+
+
+def _describe(outcome: Outcome) -> str:
+    t = outcome.result.totals
+    return (
+        f"reviewed {outcome.info.head_sha[:12]}: {len(outcome.comments)} inline, "
+        f"${t.cost_usd:.4f} ({t.savings_pct:.0f}% saved)"
+    )

@@ -1,0 +1,1 @@
+"""Storage: the database edge, its schema and migrations, the job queue and the cost ledger."""
