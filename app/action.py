@@ -21,13 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import TieredReviewError
 from app.gh.client import GitHubClient
+from app.gh.decision import JobDecision
 from app.gh.webhooks import WebhookError, classify, parse_json
 from app.plan.config import Mode
 from app.plan.tokens import load_counter
 from app.providers.registry import available
 from app.review.publish import spent_on
 from app.review.pull_request import CONFIG_PATH
-from app.server.jobs import JobReport, JobRunner, JobSpec, SpentToday, skip_rules
+from app.server.jobs import JobKind, JobReport, JobRunner, JobSpec, SpentToday, skip_rules
 from app.settings import Settings, from_environment
 from app.store.db import open_database
 
@@ -96,13 +97,13 @@ def _job(env: ActionEnv, settings: Settings) -> tuple[JobSpec | None, str]:
         raise TieredReviewError(f"{env.event_path}: cannot read the event: {exc.strerror}") from exc
     except WebhookError as exc:
         raise TieredReviewError(f"{env.event_path}: {exc}") from exc
-    if decision.action not in ("review", "command"):
+    if not isinstance(decision, JobDecision):
         return None, decision.reason
     spec = JobSpec.from_decision(decision)
     # The Action's tenant is the repository, whatever installation the payload names.
     spec = replace(spec, installation_id=None)
-    if spec.kind == "review":
-        spec = replace(spec, mode=env.mode.value)
+    if spec.kind is JobKind.REVIEW:
+        spec = replace(spec, mode=env.mode)
     return spec, decision.reason
 
 

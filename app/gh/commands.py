@@ -1,4 +1,4 @@
-"""Comment commands behind a permission gate: who may run `/review` and `/review deep`, how often.
+"""Comment commands: parse `/review` and `/review deep`, and gate who may run them, how often.
 
 Pure: the caller asks GitHub for the commenter's permission and counts the bot's own command
 markers on the PR (so the Action, which keeps no database, applies the same daily limit).
@@ -7,6 +7,7 @@ markers on the PR (so the Action, which keeps no database, applies the same dail
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +18,27 @@ COMMAND_KIND = "command"
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 
 CommandName = Literal["review", "review deep"]
+_BLANKS = re.compile(r"[ \t]+")
+
+
+def parse_command(body: str | None) -> CommandName | None:
+    """`/review` or `/review deep` when the comment's first line is exactly that, else None.
+
+    The line is trimmed of spaces, tabs and `\\r`, and inner runs of spaces or tabs count as
+    one. The keywords are matched case-insensitively (`/REVIEW Deep` works), ASCII only.
+    Anything else on the line (`please /review`, `/review deeper`, `> /review`) is not a command.
+    """
+    if not body:
+        return None
+    first = body.partition("\n")[0].strip(" \t\r")
+    if not first.isascii():
+        return None
+    words = _BLANKS.split(first.lower())
+    if words == ["/review"]:
+        return "review"
+    if words == ["/review", "deep"]:
+        return "review deep"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,7 @@
 
 Pure (gidgethub's `sansio.py` is the model): the web handler reads the raw body and the
 `X-Hub-Signature-256` / `X-GitHub-Event` headers, calls `verify_signature`, `parse_json` and
-`classify`, and acts on the `Decision`. Payload shapes:
-https://docs.github.com/en/webhooks/webhook-events-and-payloads
+`classify`, and acts on the `Decision` (decision.py). Payload shapes: payloads.py.
 """
 
 from __future__ import annotations
@@ -14,21 +13,37 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.errors import TieredReviewError
-from app.gh.commands import CommandName
+from app.gh.commands import parse_command
+from app.gh.decision import (
+    CommandDecision,
+    Decision,
+    IgnoreDecision,
+    InstallationDecision,
+    PongDecision,
+    PullTarget,
+    ReviewDecision,
+)
+from app.gh.payloads import (
+    Envelope,
+    Installation,
+    InstallationEvent,
+    InstallationRepositoriesEvent,
+    IssueCommentEvent,
+    PingEvent,
+    PullRequestEvent,
+    Repository,
+)
 from app.plan.config import Mode
 
 SIGNATURE_PREFIX = "sha256="
 REVIEW_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
 _HEX = frozenset("0123456789abcdefABCDEF")
-_BLANKS = re.compile(r"[ \t]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-DecisionAction = Literal["review", "command", "pong", "installation", "ignore"]
 
 
 class WebhookError(TieredReviewError):
@@ -54,173 +69,6 @@ def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, bytes.fromhex(given))
 
 
-# --- payload models: only the fields a decision reads ----------------------------------------
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Account(_Model):
-    """A user, bot or organization (`sender`, `user`, `owner`)."""
-
-    login: str
-    type: str = "User"
-
-
-class Repository(_Model):
-    """The repository a delivery is about."""
-
-    full_name: str
-    name: str
-    owner: Account
-
-
-class Installation(_Model):
-    """The App installation; absent from plain repository webhooks."""
-
-    id: int
-
-
-class Label(_Model):
-    """A label on a pull request."""
-
-    name: str
-
-
-class Ref(_Model):
-    """A pull request's head or base."""
-
-    sha: str
-
-
-class PullRequest(_Model):
-    """The pull request of a `pull_request` event."""
-
-    number: int
-    state: str
-    draft: bool | None = None
-    head: Ref
-    base: Ref
-    user: Account
-    labels: list[Label] = []
-    author_association: str | None = None
-
-
-class PullRequestEvent(_Model):
-    """`pull_request`: opened, synchronize, labeled, ..."""
-
-    action: str
-    pull_request: PullRequest
-    repository: Repository
-    installation: Installation | None = None
-    sender: Account | None = None
-
-
-class IssuePullRequestLink(_Model):
-    """`issue.pull_request`: present only when the issue is a pull request."""
-
-    url: str | None = None
-
-
-class Issue(_Model):
-    """The issue (or pull request) an `issue_comment` is on."""
-
-    number: int
-    user: Account
-    state: str | None = None
-    pull_request: IssuePullRequestLink | None = None
-
-
-class Comment(_Model):
-    """An issue comment; `body` may be null."""
-
-    id: int
-    body: str | None = None
-    user: Account
-    author_association: str | None = None
-
-
-class IssueCommentEvent(_Model):
-    """`issue_comment`: created, edited, deleted."""
-
-    action: str
-    issue: Issue
-    comment: Comment
-    repository: Repository
-    installation: Installation | None = None
-    sender: Account | None = None
-
-
-class PingHook(_Model):
-    """The hook a `ping` tests; `app_id` is set for a GitHub App's hook."""
-
-    type: str | None = None
-    app_id: int | None = None
-
-
-class PingEvent(_Model):
-    """`ping`: sent once when a hook is created; an organization hook has no repository."""
-
-    zen: str | None = None
-    hook_id: int | None = None
-    hook: PingHook | None = None
-    repository: Repository | None = None
-    sender: Account | None = None
-
-
-class RepositoryRef(_Model):
-    """A repository as listed in installation events."""
-
-    full_name: str
-
-
-class InstallationEvent(_Model):
-    """`installation`: created, deleted, suspend, ..."""
-
-    action: str
-    installation: Installation
-    repositories: list[RepositoryRef] | None = None
-    sender: Account | None = None
-
-
-class InstallationRepositoriesEvent(_Model):
-    """`installation_repositories`: added, removed."""
-
-    action: str
-    installation: Installation
-    repositories_added: list[RepositoryRef] = []
-    repositories_removed: list[RepositoryRef] = []
-    sender: Account | None = None
-
-
-class _Envelope(_Model):
-    action: str
-
-
-# --- commands --------------------------------------------------------------------------------
-
-
-def parse_command(body: str | None) -> CommandName | None:
-    """`/review` or `/review deep` when the comment's first line is exactly that, else None.
-
-    The line is trimmed of spaces, tabs and `\\r`, and inner runs of spaces or tabs count as
-    one. The keywords are matched case-insensitively (`/REVIEW Deep` works), ASCII only.
-    Anything else on the line (`please /review`, `/review deeper`, `> /review`) is not a command.
-    """
-    if not body:
-        return None
-    first = body.partition("\n")[0].strip(" \t\r")
-    if not first.isascii():
-        return None
-    words = _BLANKS.split(first.lower())
-    if words == ["/review"]:
-        return "review"
-    if words == ["/review", "deep"]:
-        return "review deep"
-    return None
-
-
 # --- classification --------------------------------------------------------------------------
 
 
@@ -232,30 +80,6 @@ class SkipRules:
     bot_authors: frozenset[str] = frozenset()
     skip_labels: frozenset[str] = frozenset()
     skip_drafts: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What to do with one delivery, and why; the PR fields are set for review and command.
-
-    `author_association` is the PR author's for a review and the commenter's for a command.
-    `head_sha` and `base_sha` are None for a command: the worker fetches the PR.
-    """
-
-    action: DecisionAction
-    reason: str
-    repository: str | None = None
-    owner: str | None = None
-    repo: str | None = None
-    pr_number: int | None = None
-    head_sha: str | None = None
-    base_sha: str | None = None
-    installation_id: int | None = None
-    mode: Mode = Mode.NORMAL
-    trigger: str | None = None
-    commenter: str | None = None
-    author: str | None = None
-    author_association: str | None = None
 
 
 def parse_json(body: bytes) -> Mapping[str, Any]:
@@ -295,29 +119,26 @@ def classify(event: str, payload: Mapping[str, Any], rules: SkipRules) -> Decisi
         return _classify_comment(payload, rules)
     if event == "ping":
         ping = _validate(PingEvent, event, payload)
-        return Decision("pong", f"ping from hook {ping.hook_id}" if ping.hook_id else "ping")
+        return PongDecision(f"ping from hook {ping.hook_id}" if ping.hook_id else "ping")
     if event == "installation":
         inst = _validate(InstallationEvent, event, payload)
-        return Decision(
-            "installation", f"installation {inst.action}", installation_id=inst.installation.id
-        )
+        return InstallationDecision(f"installation {inst.action}", inst.installation.id)
     if event == "installation_repositories":
         repos = _validate(InstallationRepositoriesEvent, event, payload)
         added = sorted(r.full_name for r in repos.repositories_added)
         removed = sorted(r.full_name for r in repos.repositories_removed)
-        return Decision(
-            "installation",
+        return InstallationDecision(
             f"installation repositories {repos.action}: added {added}, removed {removed}",
-            installation_id=repos.installation.id,
+            repos.installation.id,
         )
-    return Decision("ignore", f"unknown event {event}")
+    return IgnoreDecision(f"unknown event {event}")
 
 
 def _classify_pull_request(payload: Mapping[str, Any], rules: SkipRules) -> Decision:
-    action = _validate(_Envelope, "pull_request", payload).action
+    action = _validate(Envelope, "pull_request", payload).action
     # Other actions are ignored without requiring the rest of the payload.
     if action not in REVIEW_ACTIONS:
-        return Decision("ignore", f"unhandled action {action}")
+        return IgnoreDecision(f"unhandled action {action}")
     ev = _validate(PullRequestEvent, "pull_request", payload)
     pr = ev.pull_request
     author = pr.user.login
@@ -332,64 +153,49 @@ def _classify_pull_request(payload: Mapping[str, Any], rules: SkipRules) -> Deci
     elif hits:
         reason = f"label {hits[0]}"
     else:
-        return Decision(
-            "review",
+        return ReviewDecision(
             f"PR #{pr.number} {action}",
-            **_where(ev.repository, ev.installation),
-            pr_number=pr.number,
+            _target(ev.repository, pr.number, ev.installation),
             head_sha=pr.head.sha,
             base_sha=pr.base.sha,
-            trigger="push",
             author=author,
             author_association=pr.author_association,
         )
-    return Decision("ignore", reason)
+    return IgnoreDecision(reason)
 
 
 def _classify_comment(payload: Mapping[str, Any], rules: SkipRules) -> Decision:
-    action = _validate(_Envelope, "issue_comment", payload).action
+    action = _validate(Envelope, "issue_comment", payload).action
     if action != "created":
-        return Decision("ignore", f"comment {action}, not created")
+        return IgnoreDecision(f"comment {action}, not created")
     ev = _validate(IssueCommentEvent, "issue_comment", payload)
     user = ev.comment.user
     if ev.issue.pull_request is None:
-        return Decision("ignore", f"comment on issue #{ev.issue.number}, not a pull request")
+        return IgnoreDecision(f"comment on issue #{ev.issue.number}, not a pull request")
     if user.login.casefold() == rules.bot_login.casefold():
-        return Decision("ignore", f"comment by this App ({user.login})")
+        return IgnoreDecision(f"comment by this App ({user.login})")
     if user.type == "Bot":
-        return Decision("ignore", f"comment by bot {user.login}")
+        return IgnoreDecision(f"comment by bot {user.login}")
     command = parse_command(ev.comment.body)
     if command is None:
-        return Decision("ignore", "comment is not a /review command")
+        return IgnoreDecision("comment is not a /review command")
     if ev.issue.state == "closed":
-        return Decision("ignore", f"/{command} on PR #{ev.issue.number}, which is closed")
-    return Decision(
-        "command",
+        return IgnoreDecision(f"/{command} on PR #{ev.issue.number}, which is closed")
+    return CommandDecision(
         f"/{command} by {user.login} on PR #{ev.issue.number}",
-        **_where(ev.repository, ev.installation),
-        pr_number=ev.issue.number,
+        _target(ev.repository, ev.issue.number, ev.installation),
         mode=Mode.DEEP if command == "review deep" else Mode.NORMAL,
-        trigger=f"comment:{ev.comment.id}",
+        comment_id=ev.comment.id,
         commenter=user.login,
         author=ev.issue.user.login,
         author_association=ev.comment.author_association,
     )
 
 
-class _Where(TypedDict):
-    repository: str
-    owner: str
-    repo: str
-    installation_id: int | None
-
-
-def _where(repository: Repository, installation: Installation | None) -> _Where:
-    return {
-        "repository": repository.full_name,
-        "owner": repository.owner.login,
-        "repo": repository.name,
-        "installation_id": installation.id if installation else None,
-    }
+def _target(repository: Repository, number: int, installation: Installation | None) -> PullTarget:
+    return PullTarget(
+        repository.owner.login, repository.name, number, installation.id if installation else None
+    )
 
 
 _M = TypeVar("_M", bound=BaseModel)

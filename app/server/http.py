@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from app.gh.decision import JobDecision, ReviewDecision
 from app.gh.webhooks import SkipRules, WebhookError, classify, parse_json, verify_signature
 from app.server.jobs import JobSpec
 from app.server.logs import log_context
@@ -112,27 +113,27 @@ async def _webhook(
         decision = classify(event, parse_json(body), parts.rules)
     except WebhookError as exc:
         return _answer(parts, event, "bad_payload", 400, str(exc))
-    if decision.action in ("pong", "installation", "ignore"):
-        log.info("delivery %s: %s (%s)", delivery, decision.action, decision.reason)
-        return _answer(parts, event, decision.action, 200, decision.reason)
+    if not isinstance(decision, JobDecision):
+        log.info("delivery %s: %s (%s)", delivery, decision.kind, decision.reason)
+        return _answer(parts, event, decision.kind, 200, decision.reason)
     spec = JobSpec.from_decision(decision)
     enqueue = functools.partial(
         parts.queue.enqueue,
         delivery_id=delivery,
         event=event,
-        kind=spec.kind,
-        tenant=str(decision.installation_id or decision.repository),
-        repository=decision.repository or "",
-        pr_number=decision.pr_number or 0,
-        head_sha=decision.head_sha or "",
-        mode=decision.mode.value,
-        trigger=spec.trigger,
+        kind=spec.kind.value,
+        tenant=spec.tenant,
+        repository=spec.repository,
+        pr_number=spec.pr_number,
+        head_sha=decision.head_sha if isinstance(decision, ReviewDecision) else "",
+        mode=spec.mode.value,
+        trigger=str(spec.trigger),
         payload=spec.to_payload(),
     )
     result = await asyncio.get_running_loop().run_in_executor(writer, enqueue)
     outcome = "queued" if result.created else result.reason
     parts.metrics.deliveries.labels(event, outcome).inc()
-    with log_context(repository=decision.repository, pr=decision.pr_number):
+    with log_context(repository=spec.repository, pr=spec.pr_number):
         log.info("delivery %s: job %s %s", delivery, result.job_id, outcome)
     return JSONResponse(
         {"job_id": result.job_id, "created": result.created, "reason": result.reason}, 202

@@ -6,14 +6,17 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.engine import Engine
 
-from app.errors import ConfigError
+from app.errors import ConfigError, TieredReviewError
 from app.gh.client import GitHubClient
 from app.gh.commands import WRITE_PERMISSIONS, gate, runs_today
-from app.gh.webhooks import Decision, SkipRules
+from app.gh.decision import CommandDecision, JobDecision, Trigger, tenant_of
+from app.gh.webhooks import SkipRules
 from app.plan.config import Mode, build_config
 from app.plan.tokens import TokenCounter
 from app.providers.registry import available, build_provider
@@ -35,44 +38,110 @@ from app.store.ledger import ReviewContext, day_start, record_review, spent_sinc
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class JobSpec:
-    """A job as the webhook queued it."""
+class JobKind(StrEnum):
+    """What a queued job does."""
 
-    kind: str  # "review" or "command"
+    REVIEW = "review"  # review the PR's head
+    COMMAND = "command"  # answer a `/review` comment behind the gate, then maybe review
+
+
+class _StoredSpec(BaseModel):
+    """A queued payload as written by `JobSpec.to_payload` (today's and every earlier version)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: JobKind
     owner: str
     repo: str
     pr_number: int
-    mode: str
+    mode: Mode
     trigger: str
     installation_id: int | None = None
     commenter: str | None = None
-    comment_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A job as the webhook queued it: which PR, in which mode, and why."""
+
+    kind: JobKind
+    owner: str
+    repo: str
+    pr_number: int
+    mode: Mode
+    trigger: Trigger
+    installation_id: int | None = None
+    commenter: str | None = None  # who asked, for a command
+
+    @property
+    def repository(self) -> str:
+        """`OWNER/REPO`."""
+        return f"{self.owner}/{self.repo}"
+
+    @property
+    def tenant(self) -> str:
+        """Whose budget and running limit the job counts against."""
+        return tenant_of(self.installation_id, self.repository)
+
+    @classmethod
+    def from_decision(cls, decision: JobDecision) -> JobSpec:
+        """The job a webhook decision asks for."""
+        pull = decision.pull
+        if isinstance(decision, CommandDecision):
+            kind, mode, commenter = JobKind.COMMAND, decision.mode, decision.commenter
+        else:
+            kind, mode, commenter = JobKind.REVIEW, Mode.NORMAL, None
+        return cls(
+            kind,
+            pull.owner,
+            pull.repo,
+            pull.number,
+            mode,
+            decision.trigger,
+            pull.installation_id,
+            commenter,
+        )
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> JobSpec:
-        """Rebuild a spec from the queued payload."""
-        return cls(**{k: payload.get(k) for k in cls.__slots__})  # type: ignore[arg-type]
-
-    @classmethod
-    def from_decision(cls, decision: Decision) -> JobSpec:
-        """The job a webhook decision asks for (review or command)."""
-        trigger = decision.trigger or "push"
+        """Rebuild a spec from the queued payload; a TieredReviewError naming the bad field."""
+        try:
+            stored = _StoredSpec.model_validate(dict(payload))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise TieredReviewError(f"queued job payload: field {where}: {first['msg']}") from None
+        try:
+            trigger = Trigger.parse(stored.trigger)
+        except ValueError as exc:
+            raise TieredReviewError(f"queued job payload: field trigger: {exc}") from None
         return cls(
-            kind="command" if decision.action == "command" else "review",
-            owner=decision.owner or "",
-            repo=decision.repo or "",
-            pr_number=decision.pr_number or 0,
-            mode=decision.mode.value,
-            trigger=trigger,
-            installation_id=decision.installation_id,
-            commenter=decision.commenter,
-            comment_id=int(trigger.split(":", 1)[1]) if trigger.startswith("comment:") else None,
+            stored.kind,
+            stored.owner,
+            stored.repo,
+            stored.pr_number,
+            stored.mode,
+            trigger,
+            stored.installation_id,
+            stored.commenter,
         )
 
     def to_payload(self) -> dict[str, Any]:
-        """The spec as the queue's JSON payload."""
-        return {k: getattr(self, k) for k in self.__slots__}
+        """The spec as the queue's JSON payload (the stored format: plain strings and numbers).
+
+        `comment_id` repeats the trigger's comment for rows read by earlier versions.
+        """
+        return {
+            "kind": self.kind.value,
+            "owner": self.owner,
+            "repo": self.repo,
+            "pr_number": self.pr_number,
+            "mode": self.mode.value,
+            "trigger": str(self.trigger),
+            "installation_id": self.installation_id,
+            "commenter": self.commenter,
+            "comment_id": self.trigger.comment_id,
+        }
 
 
 def skip_rules(settings: Settings) -> SkipRules:
@@ -139,7 +208,7 @@ class JobRunner:
 
     async def execute(self, spec: JobSpec) -> JobReport:
         """Do the job and keep what it reviewed."""
-        with log_context(repository=f"{spec.owner}/{spec.repo}", pr=spec.pr_number):
+        with log_context(repository=spec.repository, pr=spec.pr_number):
             client = self._client_for(spec.installation_id)
             providers = {
                 n: build_provider(n, self._settings) for n in sorted(available(self._settings))
@@ -157,9 +226,9 @@ class JobRunner:
                     self._max_usd_per_pr,
                 )
                 try:
-                    if spec.kind == "command":
+                    if spec.kind is JobKind.COMMAND:
                         return await self._command(client, kit, spec)
-                    outcome = await self._review(client, kit, spec, Mode(spec.mode))
+                    outcome = await self._review(client, kit, spec, spec.mode)
                 except ConfigError as exc:
                     # The repository's config is broken: retrying cannot help, so say so on
                     # the PR (once per base commit) and finish the job.
@@ -173,9 +242,6 @@ class JobRunner:
                     await provider.aclose()
                 client.close()
 
-    def _tenant(self, spec: JobSpec) -> str:
-        return str(spec.installation_id or f"{spec.owner}/{spec.repo}")
-
     def _ledger_spent(
         self, _client: GitHubClient, _spec: JobSpec, tenant: str, today: dt.date
     ) -> float:
@@ -186,7 +252,7 @@ class JobRunner:
     async def _review(
         self, client: GitHubClient, kit: Toolkit, spec: JobSpec, mode: Mode
     ) -> Outcome:
-        tenant = self._tenant(spec)
+        tenant = spec.tenant
         kit = replace(kit, spent_today=lambda: self._spent_today(client, spec, tenant, kit.today))
         outcome = await review_pull_request(
             client,
@@ -196,7 +262,7 @@ class JobRunner:
             post=self._post,
             bot_login=self._settings.bot_login,
             tenant=tenant,
-            trigger=spec.trigger,
+            trigger=str(spec.trigger),
         )
         if self._metrics is not None:
             self._metrics.record_review(outcome.result, outcome.routing_ms)
@@ -204,7 +270,7 @@ class JobRunner:
             context = ReviewContext(
                 source=self._source,
                 tenant=tenant,
-                repository=f"{spec.owner}/{spec.repo}",
+                repository=spec.repository,
                 pr_number=spec.pr_number,
                 head_sha=outcome.info.head_sha,
                 outcome="posted" if outcome.posted else "printed",
@@ -219,7 +285,7 @@ class JobRunner:
         permission = client.permission(spec.owner, spec.repo, commenter)
         mine = client.bot_comments(spec.owner, spec.repo, spec.pr_number, self._settings.bot_login)
         today = self._today()
-        mode = Mode(spec.mode)
+        mode = spec.mode
         estimate: float | None = None
         deep_cap: float | None = None
         if mode is Mode.DEEP and permission in WRITE_PERMISSIONS:
@@ -238,8 +304,8 @@ class JobRunner:
             estimate_usd=estimate,
             deep_cap_usd=deep_cap,
         )
-        if spec.comment_id is not None:
-            client.react(spec.owner, spec.repo, spec.comment_id, "eyes")
+        if spec.trigger.comment_id is not None:
+            client.react(spec.owner, spec.repo, spec.trigger.comment_id, "eyes")
         client.reply(info, decision.reply)
         if not decision.allowed:
             name = "review deep" if mode is Mode.DEEP else "review"

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from app.errors import ConfigError, TieredReviewError
 from app.gh.app_auth import InstallationTokens
 from app.gh.client import GitHubClient
+from app.gh.decision import JobDecision
 from app.gh.webhooks import WebhookError, classify, parse_json
 from app.plan.tokens import load_counter
 from app.server.http import ServerParts, create_app
@@ -86,11 +87,11 @@ def replay(settings: Settings, path: Path, event: str) -> str:
         decision = classify(event, parse_json(body), skip_rules(settings))
     except WebhookError as exc:
         raise TieredReviewError(f"{path}: {exc}") from exc
-    if decision.action not in ("review", "command"):
-        return json.dumps({"action": decision.action, "reason": decision.reason})
+    if not isinstance(decision, JobDecision):
+        return json.dumps({"action": decision.kind, "reason": decision.reason})
     spec = JobSpec.from_decision(decision)
     outcome = asyncio.run(runner(settings, open_database(settings.database)).run(spec))
-    return json.dumps({"action": decision.action, "reason": decision.reason, "outcome": outcome})
+    return json.dumps({"action": decision.kind, "reason": decision.reason, "outcome": outcome})
 
 
 def build_server(settings: Settings, *, run_workers: bool = True) -> tuple[FastAPI, Engine]:

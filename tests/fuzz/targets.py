@@ -27,7 +27,8 @@ from typing import Any
 
 from rich.console import Console
 
-from app.gh.webhooks import Decision, SkipRules, classify, parse_json, verify_signature
+from app.gh.decision import Decision, JobDecision
+from app.gh.webhooks import SkipRules, classify, parse_json, verify_signature
 from app.plan.chunks import Chunk
 from app.plan.config import build_config
 from app.plan.diff import decode_diff
@@ -122,10 +123,14 @@ def handle_delivery(delivery: Delivery) -> Decision | None:
     require(bool(decision.reason), "a decision without a reason")
     # The server answers with the reason as JSON, logs it and queues the fields: all UTF-8.
     texts = [v for v in vars_of(decision) if isinstance(v, str)]
+    if isinstance(decision, JobDecision):
+        texts += [v for v in vars_of(decision.pull) if isinstance(v, str)]
     require(all(_utf8(t) for t in texts), "a decision holds text that cannot be encoded as UTF-8")
-    if decision.action in ("review", "command"):
-        require(bool(decision.repository and decision.owner and decision.repo), "no repository")
-        json.dumps(JobSpec.from_decision(decision).to_payload())
+    if isinstance(decision, JobDecision):
+        require(bool(decision.pull.owner and decision.pull.repo), "no repository")
+        spec = JobSpec.from_decision(decision)
+        stored = json.loads(json.dumps(spec.to_payload()))
+        require(JobSpec.from_payload(stored) == spec, "the queued payload does not round-trip")
     return decision
 
 

@@ -12,12 +12,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.errors import TieredReviewError
+from app.gh.commands import parse_command
+from app.gh.decision import (
+    CommandDecision,
+    IgnoreDecision,
+    InstallationDecision,
+    JobDecision,
+    PullTarget,
+    ReviewDecision,
+)
 from app.gh.webhooks import (
-    Decision,
     SkipRules,
     WebhookError,
     classify,
-    parse_command,
     parse_json,
     verify_signature,
 )
@@ -234,37 +241,33 @@ def test_every_fixture_classifies(name: str, action: str, reason: str) -> None:
     body = raw(name)
     assert verify_signature(SECRET, body, sign(body))
     decision = classify(event_of(name), parse_json(body), RULES)
-    assert decision.action == action
+    assert decision.kind == action
     assert reason in decision.reason
     if action in ("review", "command"):
-        assert decision.repository and decision.owner and decision.repo
-        assert decision.pr_number is not None
+        assert isinstance(decision, JobDecision)
+        assert decision.pull.owner and decision.pull.repo and decision.pull.number > 0
     if action == "installation":
-        assert decision.installation_id is not None
+        assert isinstance(decision, InstallationDecision) and decision.installation_id > 0
 
 
 def test_a_review_decision_carries_the_pull_request() -> None:
-    assert classify("pull_request", load("pull_request.opened.json"), RULES) == Decision(
-        "review",
+    decision = classify("pull_request", load("pull_request.opened.json"), RULES)
+    assert decision == ReviewDecision(
         "PR #2 opened",
-        repository="Codertocat/Hello-World",
-        owner="Codertocat",
-        repo="Hello-World",
-        pr_number=2,
+        PullTarget("Codertocat", "Hello-World", 2, installation_id=1),
         head_sha=HEAD,
         base_sha=BASE,
-        installation_id=1,
-        mode=Mode.NORMAL,
-        trigger="push",
         author="Codertocat",
         author_association="OWNER",
     )
+    assert decision.pull.repository == "Codertocat/Hello-World"
+    assert str(decision.trigger) == "push"
 
 
 def test_a_payload_without_installation_reviews() -> None:
     decision = classify("pull_request", load("pull_request.ready_for_review.json"), RULES)
-    assert decision.action == "review"
-    assert decision.installation_id is None
+    assert isinstance(decision, ReviewDecision)
+    assert decision.pull.installation_id is None
 
 
 # --- skipped pull requests --------------------------------------------------------------------
@@ -296,48 +299,44 @@ def edited_pr(action: str = "synchronize", **changes: Any) -> dict[str, Any]:
     ],
 )
 def test_skipped_pull_requests(payload: dict[str, Any], reason: str) -> None:
-    assert classify("pull_request", payload, RULES) == Decision("ignore", reason)
+    assert classify("pull_request", payload, RULES) == IgnoreDecision(reason)
 
 
 def test_drafts_are_reviewed_when_the_rules_allow() -> None:
     rules = SkipRules(bot_login="tiered-review[bot]", skip_drafts=False)
-    assert classify("pull_request", edited_pr(draft=True), rules).action == "review"
+    assert classify("pull_request", edited_pr(draft=True), rules).kind == "review"
 
 
 def test_an_unconfigured_bot_author_is_reviewed() -> None:
     payload = edited_pr(user={"login": "github-actions[bot]", "type": "Bot"})
     decision = classify("pull_request", payload, RULES)
-    assert (decision.action, decision.author) == ("review", "github-actions[bot]")
+    assert isinstance(decision, ReviewDecision) and decision.author == "github-actions[bot]"
 
 
 # --- comment commands -------------------------------------------------------------------------
 
 
 def test_review_deep_on_a_pull_request_is_a_command() -> None:
-    assert classify("issue_comment", pr_comment("/review deep\r\n"), RULES) == Decision(
-        "command",
+    decision = classify("issue_comment", pr_comment("/review deep\r\n"), RULES)
+    assert decision == CommandDecision(
         "/review deep by chmouel on PR #1",
-        repository="chmouel/scratchmyback",
-        owner="chmouel",
-        repo="scratchmyback",
-        pr_number=1,
-        head_sha=None,
-        installation_id=16556382,
+        PullTarget("chmouel", "scratchmyback", 1, installation_id=16556382),
         mode=Mode.DEEP,
-        trigger="comment:840508083",
+        comment_id=840508083,
         commenter="chmouel",
         author="chmouel",
         author_association="OWNER",
     )
+    assert str(decision.trigger) == "comment:840508083"
 
 
 def test_a_plain_review_command_without_installation() -> None:
     payload = pr_comment("  /REVIEW", login="alice")
     del payload["installation"]
     decision = classify("issue_comment", payload, RULES)
-    assert decision.action == "command"
+    assert isinstance(decision, CommandDecision)
     assert (decision.mode, decision.commenter, decision.author) == (Mode.NORMAL, "alice", "chmouel")
-    assert decision.installation_id is None
+    assert decision.pull.installation_id is None
 
 
 def _closed(payload: dict[str, Any]) -> dict[str, Any]:
@@ -367,14 +366,14 @@ def _closed(payload: dict[str, Any]) -> dict[str, Any]:
     ],
 )
 def test_ignored_comments(payload: dict[str, Any], reason: str) -> None:
-    assert classify("issue_comment", payload, RULES) == Decision("ignore", reason)
+    assert classify("issue_comment", payload, RULES) == IgnoreDecision(reason)
 
 
 def test_a_command_on_a_plain_issue_is_ignored() -> None:
     payload = load("issue_comment.created.2.json")
     payload["comment"]["body"] = "/review deep"
     decision = classify("issue_comment", payload, RULES)
-    assert decision == Decision("ignore", "comment on issue #1, not a pull request")
+    assert decision == IgnoreDecision("comment on issue #1, not a pull request")
 
 
 def test_a_signed_edited_payload_round_trips(tmp_path: Path) -> None:
@@ -386,7 +385,7 @@ def test_a_signed_edited_payload_round_trips(tmp_path: Path) -> None:
     assert body != source
     assert verify_signature(SECRET, body, sign(body))
     assert not verify_signature(SECRET, body, sign(source))
-    assert classify("issue_comment", parse_json(body), RULES).action == "command"
+    assert classify("issue_comment", parse_json(body), RULES).kind == "command"
 
 
 # --- bad input --------------------------------------------------------------------------------
