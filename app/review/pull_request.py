@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.errors import ConfigError, TieredReviewError
-from app.gh.client import BotComment, GitHubClient, GitHubError, PullInfo
+from app.errors import ConfigError, GitHubError, TieredReviewError
+from app.gh.client import BotComment, GitHubClient, PullInfo
 from app.gh.markers import marker, neutralise, read_markers, strip_hidden
 from app.plan.catalog import Catalog
 from app.plan.config import (

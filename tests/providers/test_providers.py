@@ -15,15 +15,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from app.errors import ConfigError
+from app.errors import ConfigError, ProviderError, ProviderErrorKind
 from app.providers.anthropic_api import AnthropicProvider
-from app.providers.base import (
-    Completion,
-    CompletionRequest,
-    Provider,
-    ProviderError,
-    ProviderErrorKind,
-)
+from app.providers.base import Completion, CompletionRequest, Provider
 from app.providers.http_policy import retry_after_cap
 from app.providers.openai_api import OpenAICompatProvider
 from app.providers.registry import PROVIDER_ENV, available, build_provider
