@@ -25,8 +25,9 @@ from app.plan.config import (
 )
 from app.plan.diff import PatchFile, diff_from_patches, parse_diff
 from app.plan.packing import Prompts, PullRequestInfo
-from app.plan.planner import Plan, PlanInputs, build_plan, usd
+from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tokens import TokenCounter
+from app.plan.wording import usd
 from app.providers.base import Provider
 from app.review.bot_state import BotState, bot_state
 from app.review.engine import EngineOptions, ReviewResult, run_review
