@@ -19,10 +19,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.errors import TieredReviewError
+from app.errors import TieredReviewError, WebhookError
 from app.gh.client import GitHubClient
 from app.gh.decision import JobDecision
-from app.gh.webhooks import WebhookError, classify, parse_json
+from app.gh.webhooks import classify, parse_json
 from app.plan.config import Mode
 from app.plan.tokens import load_counter
 from app.providers.registry import available

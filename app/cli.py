@@ -24,8 +24,8 @@ from app.plan.output import plan_json, print_table
 from app.plan.packing import PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tokens import load_counter
-from app.providers.registry import available, build_provider, require_keys
-from app.resources import default_config_data, load_catalog, load_config, load_prompts
+from app.providers.registry import available, open_providers, require_keys
+from app.resources import load_catalog, load_config, load_prompts
 from app.review.engine import EngineOptions, ReviewResult, run_review
 from app.review.render import review_json, review_markdown
 from app.settings import Settings
@@ -136,7 +136,7 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
     ready = available(settings)
     require_keys(plan, ready)
     tenant = args.repo or repository_name(Path.cwd())
-    result = asyncio.run(_review(plan, settings, ready, inputs, tenant))
+    result = asyncio.run(_review(plan, settings, inputs, tenant))
     _record(settings, result, ReviewContext("review", tenant, tenant, routing_ms=plan_ms))
     if args.format == "json":
         out.file.write(json.dumps(review_json(result, plan_ms), indent=2) + "\n")
@@ -146,67 +146,50 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
 
 
 def run_pull_review(args: argparse.Namespace, out: Console) -> int:
-    """`tiered-review review OWNER/REPO#N [--post]`: read the PR on GitHub, review, post once."""
+    """`tiered-review review OWNER/REPO#N [--post]`: read the PR on GitHub, review, post once.
+
+    The App's job runner does the review (one path); the CLI only names the tenant (`--repo`),
+    keeps the daily cap off, and records in its own ledger.
+    """
     # Imported here: `plan` and local reviews need neither PyGithub nor its start-up time.
     from app.gh.client import GitHubClient
-    from app.review.pull_request import Outcome, PullRef, Toolkit, review_pull_request
+    from app.gh.decision import Trigger
+    from app.review.pull_request import PullRef
+    from app.server.jobs import JobKind, JobRunner, JobSpec
 
     settings = Settings.from_env()
     ref = PullRef.parse(args.target)
     if settings.github_token is None:
         raise TieredReviewError("missing credentials: set GITHUB_TOKEN to read the pull request")
-    counter, _ = load_counter()
-    client = GitHubClient(
-        settings.github_token.get_secret_value(),
-        settings.github_api_url,
-        throttle=settings.github_throttle,
-    )
-    ready = available(settings)
-    if not ready:
+    token = settings.github_token.get_secret_value()
+    if not available(settings):
         raise TieredReviewError(
             "missing credentials: set one of ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY "
             "or LOCAL_LLM_BASE_URL"
         )
-
-    async def go() -> Outcome:
-        providers = {name: build_provider(name, settings) for name in sorted(ready)}
-        kit = Toolkit(
-            defaults=default_config_data(),
-            catalog_for=load_catalog,
-            prompts=load_prompts(),
-            counter=counter,
-            providers=providers,
-            today=dt.date.today(),
-            concurrency=settings.concurrency,
-        )
-        try:
-            return await review_pull_request(
-                client,
-                ref,
-                kit,
-                mode=Mode(args.mode),
-                post=args.post,
-                bot_login=settings.bot_login,
-                tenant=args.repo,
-            )
-        finally:
-            for provider in providers.values():
-                await provider.aclose()
-
+    counter, _ = load_counter()
+    spec = JobSpec(JobKind.REVIEW, ref.owner, ref.repo, ref.number, Mode(args.mode), Trigger())
+    ledger = open_database(settings.database)
     try:
-        outcome = asyncio.run(go())
+        runner = JobRunner(
+            settings,
+            lambda _installation: GitHubClient(
+                token, settings.github_api_url, throttle=settings.github_throttle
+            ),
+            counter,
+            today=dt.date.today,
+            ledger=ledger,
+            source="review",
+            daily_cap=False,
+            tenant=args.repo,
+            post=args.post,
+        )
+        report = asyncio.run(runner.execute(spec))
     finally:
-        client.close()
-    context = ReviewContext(
-        source="review",
-        tenant=args.repo or ref.repository,
-        repository=ref.repository,
-        pr_number=ref.number,
-        head_sha=outcome.info.head_sha,
-        outcome="posted" if outcome.posted else "printed",
-        routing_ms=outcome.routing_ms,
-    )
-    _record(settings, outcome.result, context)
+        ledger.dispose()
+    outcome = report.outcome
+    if outcome is None:
+        raise TieredReviewError(f"{ref.repository}#{ref.number}: {report.text}")
     if args.format == "json":
         doc = review_json(outcome.result, 0.0)
         doc["github"] = {
@@ -245,16 +228,10 @@ def _record(settings: Settings, result: ReviewResult, context: ReviewContext) ->
         engine.dispose()
 
 
-async def _review(
-    plan: Plan, settings: Settings, ready: frozenset[str], inputs: PlanInputs, tenant: str
-) -> ReviewResult:
-    providers = {name: build_provider(name, settings) for name in sorted(ready)}
-    try:
+async def _review(plan: Plan, settings: Settings, inputs: PlanInputs, tenant: str) -> ReviewResult:
+    async with open_providers(settings) as providers:
         options = EngineOptions(tenant=tenant, concurrency=settings.concurrency)
         return await run_review(plan, providers, inputs.config, inputs.catalog, options)
-    finally:
-        for provider in providers.values():
-            await provider.aclose()
 
 
 def _inputs(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from app.plan.planner import usd
+from app.plan.wording import usd
 from app.store import schema
 from app.store.db import make_engine
 from tests.conftest import EXAMPLE_DIFF, need

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import DiffError, TieredReviewError
-from app.gh.webhooks import WebhookError, parse_json
+from app.errors import DiffError, OutputError, TieredReviewError, WebhookError
+from app.gh.webhooks import parse_json
 from app.plan.config import ConfigError, parse_repo_config
 from app.plan.diff import decode_diff, parse_diff
 from app.plan.globs import compile_globs
 from app.resources import load_config
-from app.review.findings import OutputError, parse_output
+from app.review.findings import parse_output
 from tests.conftest import InputsFactory, need
 from tests.fuzz.oracle import MAX_MESSAGE, Report, Target, check, explore
 from tests.fuzz.payloads import HOOKS, Delivery, sign

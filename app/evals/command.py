@@ -42,7 +42,7 @@ from app.plan.packing import PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tokens import load_counter
 from app.providers.base import Provider
-from app.providers.registry import available, build_provider, require_keys
+from app.providers.registry import available, open_providers, require_keys
 from app.resources import load_catalog, load_config, load_prompts
 from app.review.engine import EngineOptions, ReviewResult, run_review
 from app.review.findings import Finding
@@ -202,18 +202,14 @@ def run_eval(
     options = EngineOptions(tenant=EVAL_TENANT, concurrency=settings.concurrency)
 
     async def go() -> list[list[CaseRun]]:
-        providers = {name: build_provider(name, settings) for name in sorted(ready)}
         counts: dict[str, int] = {}
-        try:
+        async with open_providers(settings) as providers:
             return await asyncio.gather(
                 *(
                     _run_tier(jobs[t], t, providers, options, counts, engine, uid, now)
                     for t in tiers
                 )
             )
-        finally:
-            for provider in providers.values():
-                await provider.aclose()
 
     runs = tuple(r for per_tier in asyncio.run(go()) for r in per_tier)
     scores = [s for r in runs for s in r.scores]

@@ -12,8 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from app.plan.config import Task
+from app.plan.config import TIERS, Task, Tier
 from app.plan.planner import Plan, Totals
+from app.plan.wording import warning_message
 
 DAYS_PER_MONTH = 365.25 / 12
 PR_LEVEL = "pr_level"  # the by-difficulty bucket of summary and cross-cutting requests
@@ -149,7 +150,7 @@ def summarize_pr(
         tasks=tasks,
         difficulties=difficulties,
         reasons=_reasons(plan),
-        warnings=tuple((w.code, w.message) for w in plan.warnings),
+        warnings=tuple((w.code.value, warning_message(w)) for w in plan.warnings),
     )
 
 
@@ -167,7 +168,7 @@ def _reasons(plan: Plan) -> tuple[str, ...]:
             more = f" and {len(files) - 2} more" if len(files) > 2 else ""
             out.append(f"{head}, rule {request.route.rule}: {why}{more}")
         else:
-            out.append(f"{head}: {request.notes[0] if request.notes else request.task.value}")
+            out.append(f"{head}: {request.notes[0].text if request.notes else request.task.value}")
     return tuple(out)
 
 
@@ -278,8 +279,7 @@ def _projection(prs: Sequence[PrForecast], totals: Totals) -> Projection | None:
 
 
 def _tier_rank(tier: str) -> tuple[int, str]:
-    order = ("small", "middle", "frontier", "long", "local")
-    return (order.index(tier) if tier in order else len(order), tier)
+    return (Tier(tier).rank if tier in TIERS else len(TIERS), tier)
 
 
 def _difficulty_rank(key: str) -> tuple[int, str]:

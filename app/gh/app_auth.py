@@ -13,13 +13,9 @@ from dataclasses import dataclass
 
 from github import Auth, GithubException, GithubIntegration
 
-from app.errors import TieredReviewError
+from app.errors import AppAuthError
 
 REFRESH_BEFORE = dt.timedelta(minutes=5)
-
-
-class AppAuthError(TieredReviewError):
-    """The App could not obtain an installation token."""
 
 
 @dataclass(frozen=True, slots=True)

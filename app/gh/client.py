@@ -20,7 +20,7 @@ from github.Issue import Issue
 from github.PullRequest import PullRequest, ReviewComment
 from github.Repository import Repository
 
-from app.errors import TieredReviewError
+from app.errors import GitHubError
 from app.plan.diff import PatchFile
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,6 @@ DEFAULT_API_URL = "https://api.github.com"
 MAX_PR_FILES = 3000  # GitHub lists at most this many files of a pull request
 _CONTENT_BYTES = 1_000_000
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class GitHubError(TieredReviewError):
-    """A GitHub call failed for good."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +114,7 @@ class GitHubClient:
                 for f in pr.get_files()
             )
         except GithubException as exc:
-            raise GitHubError(f"{owner}/{repo}#{number}: {_describe(exc)}") from exc
+            raise _failed(f"{owner}/{repo}#{number}", exc) from exc
         return PullInfo(
             owner=owner,
             repo=repo,
@@ -161,7 +157,7 @@ class GitHubClient:
         except GithubException as exc:
             if exc.status in (404, 422):
                 return None
-            raise GitHubError(f"compare {base[:12]}...{head[:12]}: {_describe(exc)}") from exc
+            raise _failed(f"compare {base[:12]}...{head[:12]}", exc) from exc
 
     def bot_comments(self, owner: str, repo: str, number: int, bot: str) -> list[BotComment]:
         """Everything the bot wrote on the PR: issue comments, reviews and review comments."""
@@ -175,7 +171,7 @@ class GitHubClient:
                 if rc.user and rc.user.login == bot:
                     out.append(BotComment("review_comment", rc.id, rc.body or ""))
         except GithubException as exc:
-            raise GitHubError(f"{owner}/{repo}#{number}: {_describe(exc)}") from exc
+            raise _failed(f"{owner}/{repo}#{number}", exc) from exc
         return out
 
     def bot_reviews(self, owner: str, repo: str, number: int, bot: str) -> list[BotComment]:
@@ -187,7 +183,7 @@ class GitHubClient:
                 if r.user and r.user.login == bot
             ]
         except GithubException as exc:
-            raise GitHubError(f"{owner}/{repo}#{number}: {_describe(exc)}") from exc
+            raise _failed(f"{owner}/{repo}#{number}", exc) from exc
 
     def bot_comments_since(self, owner: str, repo: str, since: dt.datetime, bot: str) -> list[str]:
         """The bodies of the bot's issue comments on any PR of the repository updated `since`."""
@@ -195,7 +191,7 @@ class GitHubClient:
             comments = self._repo(owner, repo).get_issues_comments(since=since)
             return [c.body or "" for c in comments if c.user and c.user.login == bot]
         except GithubException as exc:
-            raise GitHubError(f"{owner}/{repo} comments: {_describe(exc)}") from exc
+            raise _failed(f"{owner}/{repo} comments", exc) from exc
 
     def post_review(
         self,
@@ -260,7 +256,7 @@ class GitHubClient:
         try:
             self._write("check run", create, lambda: False)
         except GitHubError as exc:
-            status = exc.__cause__.status if isinstance(exc.__cause__, GithubException) else 0
+            status = exc.status_code or 0
             if status in (403, 404, 422):  # a personal or workflow token without checks:write
                 log.info("no check run: %s", exc)
                 return False
@@ -294,7 +290,7 @@ class GitHubClient:
         except GithubException as exc:
             if exc.status == 404:
                 return "none"
-            raise GitHubError(f"permission of {user}: {_describe(exc)}") from exc
+            raise _failed(f"permission of {user}", exc) from exc
 
     def _write(self, what: str, attempt: Callable[[], None], landed: Callable[[], bool]) -> None:
         """Repeat a write after rate limits and server errors, never after it landed."""
@@ -308,7 +304,7 @@ class GitHubClient:
             except GithubException as exc:
                 wait = self._wait(exc, number)
                 if wait is None or number == self._attempts:
-                    raise GitHubError(f"{what}: {_describe(exc)}") from exc
+                    raise _failed(what, exc) from exc
                 log.warning("%s: %s; retrying in %.1f s", what, _describe(exc), wait)
                 self._sleep(wait)
 
@@ -328,6 +324,11 @@ class GitHubClient:
         if exc.status >= 500:
             return min(2.0 ** (number - 1), self._cap)
         return None
+
+
+def _failed(what: str, exc: GithubException) -> GitHubError:
+    """Our error for a failed call, carrying GitHub's HTTP status for callers to branch on."""
+    return GitHubError(f"{what}: {_describe(exc)}", exc.status)
 
 
 def _describe(exc: GithubException) -> str:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from app.errors import TieredReviewError
+from app.errors import WebhookError
 from app.gh.commands import parse_command
 from app.gh.decision import (
     CommandDecision,
@@ -44,10 +44,6 @@ SIGNATURE_PREFIX = "sha256="
 REVIEW_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
 _HEX = frozenset("0123456789abcdefABCDEF")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class WebhookError(TieredReviewError):
-    """The delivery's body is not JSON, or lacks a field a decision needs (named)."""
 
 
 # --- signature -------------------------------------------------------------------------------

@@ -7,10 +7,17 @@ import json
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 
 from app.errors import ConfigError
 from app.plan.catalog import ModelEntry
@@ -50,7 +57,28 @@ class Mode(StrEnum):
     DEEP = "deep"
 
 
-TIERS = ("small", "middle", "frontier", "long", "local")
+class Tier(StrEnum):
+    """A model tier, in this order everywhere: cheapest first, then `long` and `local`.
+
+    `long` takes requests no other window fits; `local` is the only tier private code may reach.
+    """
+
+    SMALL = "small"
+    MIDDLE = "middle"
+    FRONTIER = "frontier"
+    LONG = "long"
+    LOCAL = "local"
+
+    @property
+    def rank(self) -> int:
+        """The tier's place in the order, for sorting."""
+        return _TIER_RANK[self]
+
+
+_TIER_RANK = {tier: rank for rank, tier in enumerate(Tier)}
+TIERS: tuple[Tier, ...] = tuple(Tier)
+# The schema keeps the plain string enum it had when the field was a Literal.
+_TIER_SCHEMA = WithJsonSchema({"enum": [t.value for t in Tier], "title": "Tier", "type": "string"})
 _MODEL_RE = re.compile(r"^[a-z]+:[^\s:]+$")
 
 
@@ -77,7 +105,7 @@ class Rule(_Strict):
     """A routing rule: unset conditions match anything; the first matching rule wins."""
 
     id: str = Field(min_length=1)
-    tier: Literal["small", "middle", "frontier", "long", "local"]
+    tier: Annotated[Tier, _TIER_SCHEMA]
     task: Task | None = None
     difficulty: Difficulty | None = None
     mode: Mode | None = None
@@ -237,7 +265,7 @@ class Config(_Strict):
         unknown = sorted(set(value) - set(TIERS))
         if unknown:
             raise ValueError(f"unknown tier {unknown[0]!r}: tiers are {', '.join(TIERS)}")
-        missing = [t for t in TIERS if t != "local" and t not in value]
+        missing = [t.value for t in TIERS if t is not Tier.LOCAL and t not in value]
         if missing:
             raise ValueError(f"tier {missing[0]!r} must be configured")
         return value

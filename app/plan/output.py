@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.plan.planner import Plan, Totals
+from app.plan.wording import warning_message
 
 PLAN_SCHEMA = "tiered-review/plan@1"
 
@@ -70,12 +71,12 @@ def plan_json(plan: Plan, plan_ms: float) -> dict[str, Any]:
                 "max_output_tokens": r.request.max_output_tokens,
                 "est_cost_usd": _usd(r.priced.est_cost_usd),
                 "worst_case_usd": _usd(r.priced.worst_case_usd),
-                "notes": list(r.request.notes),
+                "notes": [n.text for n in r.request.notes],
             }
             for r in plan.requests
         ],
         "totals": totals_json(plan.totals, len(plan.requests), plan_ms),
-        "warnings": [{"code": w.code, "message": w.message} for w in plan.warnings],
+        "warnings": [{"code": w.code, "message": warning_message(w)} for w in plan.warnings],
     }
 
 
@@ -146,4 +147,4 @@ def print_table(plan: Plan, plan_ms: float, console: Console, explain: bool) -> 
         prints = sorted({(r.request.task.value, r.fingerprint[:16]) for r in plan.requests})
         console.print("Prefix fingerprints: " + ", ".join(f"{t} {f}" for t, f in prints))
     for w in plan.warnings:
-        console.print(f"[yellow]warning[/yellow] {w.code}: {w.message}")
+        console.print(f"[yellow]warning[/yellow] {w.code}: {warning_message(w)}")

@@ -11,6 +11,7 @@ from app.plan.chunks import Chunk
 from app.plan.config import Config, Difficulty, Task
 from app.plan.context import surrounding_code
 from app.plan.difficulty import FileKind
+from app.plan.notices import Note
 from app.plan.routing import Route
 from app.plan.tokens import model_tokens_max
 
@@ -80,7 +81,7 @@ class Request:
     diff_o200k: int  # the part of the tail that is diff
     max_output_tokens: int
     est_output_tokens: int
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,7 @@ class Packer:
         chunk_ids: tuple[str, ...],
         pieces: Sequence[tuple[str, int]],
         diff_tokens: int,
-        notes: tuple[str, ...] = (),
+        notes: tuple[Note, ...] = (),
     ) -> Request:
         system = self.prompts.for_task(task)
         instructions = self.instructions_block()
@@ -173,7 +174,7 @@ class Packer:
         return surrounding_code(chunk.path, content, chunk.hunks, cap, self.count)
 
     def review(
-        self, rid: str, route: Route, chunks: Sequence[Chunk], notes: tuple[str, ...] = ()
+        self, rid: str, route: Route, chunks: Sequence[Chunk], notes: tuple[Note, ...] = ()
     ) -> Request:
         """One review request over `chunks`."""
         return self._make(
@@ -224,7 +225,7 @@ class Packer:
             key=lambda c: (-c.difficulty.rank, -c.tokens, c.path),
         )
         covered: list[str] = []
-        notes: tuple[str, ...] = ()
+        notes: tuple[Note, ...] = ()
         diff_tokens = 0
         for chunk in ranked:
             trimmed = [_trim(h.text) for h in chunk.hunks]
@@ -234,7 +235,7 @@ class Packer:
                 for hunk, cut, size in zip(chunk.hunks, trimmed, chunk.hunk_tokens, strict=True)
             )
             if used + guess * 4 // 5 > budget:
-                notes = (f"summary trimmed to {budget} tokens: some hunks left out",)
+                notes = (Note(f"summary trimmed to {budget} tokens: some hunks left out"),)
                 continue
             text = chunk.file.header + "".join(trimmed)
             # untrimmed hunks keep their counts; only the cut ones are counted again
@@ -243,7 +244,7 @@ class Packer:
                 for hunk, cut, size in zip(chunk.hunks, trimmed, chunk.hunk_tokens, strict=True)
             )
             if used + tokens > budget:
-                notes = (f"summary trimmed to {budget} tokens: some hunks left out",)
+                notes = (Note(f"summary trimmed to {budget} tokens: some hunks left out"),)
                 continue
             pieces.append((text, tokens))
             covered.append(chunk.id)
@@ -271,9 +272,10 @@ class Packer:
                 used += chunk.tokens
         chosen.sort(key=lambda c: (c.path, c.id))
         pieces.extend((c.text, c.tokens) for c in chosen)
-        notes: tuple[str, ...] = (f"cross-cutting: {why}",)
+        notes: tuple[Note, ...] = (Note(f"cross-cutting: {why}"),)
         if len(chosen) < len(visible):
-            notes += (f"{len(visible) - len(chosen)} chunks left out under the {budget}-token cap",)
+            left_out = len(visible) - len(chosen)
+            notes += (Note(f"{left_out} chunks left out under the {budget}-token cap"),)
         return self._make(
             "cross-cutting",
             Task.CROSS_CUTTING,

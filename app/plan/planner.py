@@ -8,10 +8,11 @@ from dataclasses import dataclass, field, replace
 
 from app.plan.catalog import Catalog, ModelSpec
 from app.plan.chunks import Chunk, SkipReason, build_chunker
-from app.plan.config import Config, Difficulty, Mode, Task
+from app.plan.config import Config, Difficulty, Mode, Task, Tier
 from app.plan.cost import Priced, price_all
 from app.plan.diff import parse_diff
 from app.plan.difficulty import build_classifier
+from app.plan.notices import BudgetWarning, Note, PlanWarning, Warning, WarningCode
 from app.plan.packing import (
     Packer,
     Prompts,
@@ -25,15 +26,6 @@ from app.plan.routing import Route, Router, build_router
 from app.plan.tokens import TokenCounter, model_tokens_max
 
 RETIREMENT_HORIZON_DAYS = 60
-_TIER_ORDER = {t: i for i, t in enumerate(("small", "middle", "frontier", "long", "local"))}
-
-
-@dataclass(frozen=True, slots=True)
-class Warning:
-    """Something the user should know about a plan."""
-
-    code: str
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +62,7 @@ class Plan:
     chunks: tuple[Chunk, ...]
     requests: tuple[PlannedRequest, ...]
     totals: Totals
-    warnings: tuple[Warning, ...]
+    warnings: tuple[PlanWarning, ...]
     catalog_as_of: dt.date
 
 
@@ -106,46 +98,31 @@ def build_plan(diff_text: str, inputs: PlanInputs) -> Plan:
         max_hunk,
     )
     chunks = chunker.chunks(parse_diff(diff_text))
-    warnings = _model_warnings(config, catalog, inputs.today)
+    warnings: list[PlanWarning] = [*_model_warnings(config, catalog, inputs.today)]
     if not inputs.counter.exact:
-        warnings.append(Warning("tokenizer_fallback", "token counts are byte-based estimates"))
+        warnings.append(
+            Warning(WarningCode.TOKENIZER_FALLBACK, "token counts are byte-based estimates")
+        )
     requests = _requests(chunks, packer, router, inputs.mode)
     budget = config.budget.max_usd_per_pr
     if budget is not None:
         chunks, requests, dropped = _fit_budget(chunks, requests, budget, packer, router, inputs)
-        if dropped and not requests:
-            warnings.append(
-                Warning(
-                    "over_budget",
-                    f"not reviewed: even the smallest review's worst case is over the "
-                    f"{usd(budget)} budget",
-                )
-            )
-        elif dropped:
-            warnings.append(
-                Warning(
-                    "over_budget",
-                    f"dropped {len(dropped)} chunks to keep the worst case under {usd(budget)} "
-                    f"(trivial first, then routine, then the largest): {', '.join(dropped)}",
-                )
-            )
+        if dropped:
+            warnings.append(BudgetWarning(budget, tuple(dropped), nothing_sent=not requests))
     for chunk in chunks:
         if chunk.skipped is SkipReason.PRIVATE_NO_LOCAL:
             warnings.append(
                 Warning(
-                    "private_no_local",
+                    WarningCode.PRIVATE_NO_LOCAL,
                     f"{chunk.path} is private and no local tier is configured: not reviewed",
                 )
             )
-    for request in requests:
-        for note in request.notes:
-            if note.startswith(("truncated", "window")):
-                warnings.append(
-                    Warning(
-                        "truncated" if note.startswith("truncated") else "window",
-                        f"{request.id}: {note}",
-                    )
-                )
+    warnings += [
+        Warning(note.warns, f"{request.id}: {note.text}")
+        for request in requests
+        for note in request.notes
+        if note.warns is not None
+    ]
     return _finish(inputs, router, chunks, requests, warnings)
 
 
@@ -154,12 +131,12 @@ def _finish(
     router: Router,
     chunks: tuple[Chunk, ...],
     requests: list[Request],
-    warnings: list[Warning],
+    warnings: list[PlanWarning],
 ) -> Plan:
     counter = inputs.counter
     priced = price_all(requests, counter)
-    frontier = price_all(requests, counter, on=router.models["frontier"])
-    middle = price_all(requests, counter, on=router.models["middle"])
+    frontier = price_all(requests, counter, on=router.models[Tier.FRONTIER])
+    middle = price_all(requests, counter, on=router.models[Tier.MIDDLE])
     planned = tuple(
         PlannedRequest(r, p, fingerprint(r.system)) for r, p in zip(requests, priced, strict=True)
     )
@@ -193,8 +170,8 @@ def _requests(chunks: Sequence[Chunk], packer: Packer, router: Router, mode: Mod
         route = router.route(Task.CROSS_CUTTING, None, mode, private=False)
         if route is not None:
             out.append(packer.cross_cutting(route, chunks, why))
-    by_route: dict[tuple[str, str, str], list[Chunk]] = {}
-    routes: dict[tuple[str, str, str], Route] = {}
+    by_route: dict[tuple[Tier, str, str], list[Chunk]] = {}
+    routes: dict[tuple[Tier, str, str], Route] = {}
     for chunk in reviewable:
         route = router.route(Task.REVIEW, chunk.difficulty, mode, chunk.private)
         if route is None:  # private with no local tier: the chunker already skipped these
@@ -203,7 +180,7 @@ def _requests(chunks: Sequence[Chunk], packer: Packer, router: Router, mode: Mod
         by_route.setdefault(key, []).append(chunk)
         routes[key] = route
     numbers: dict[str, int] = {}
-    for key in sorted(by_route, key=lambda k: (_TIER_ORDER[k[0]], k[1], k[2])):
+    for key in sorted(by_route, key=lambda k: (k[0].rank, k[1], k[2])):
         for group in packer.pack(routes[key], by_route[key]):
             for request in _fit_window(routes[key], group, packer, router):
                 tier = request.route.tier
@@ -217,15 +194,24 @@ def _fit_window(route: Route, chunks: list[Chunk], packer: Packer, router: Route
     request = packer.review("pending", route, chunks)
     if fits(request, route.model):
         return [request]
-    long = router.tier("long")
-    if route.tier != "long" and route.model.provider != "local" and fits(request, long.model):
-        moved = Route("long", long.model, route.rule)
+    long = router.tier(Tier.LONG)
+    if (
+        route.tier is not Tier.LONG
+        and route.model.provider != "local"
+        and fits(request, long.model)
+    ):
+        moved = Route(Tier.LONG, long.model, route.rule)
         return [
             packer.review(
                 "pending",
                 moved,
                 chunks,
-                (f"window: moved from {route.tier} ({route.model.key}) to long",),
+                (
+                    Note(
+                        f"window: moved from {route.tier} ({route.model.key}) to long",
+                        WarningCode.WINDOW,
+                    ),
+                ),
             )
         ]
     if len(chunks) > 1:
@@ -233,7 +219,7 @@ def _fit_window(route: Route, chunks: list[Chunk], packer: Packer, router: Route
         return _fit_window(route, chunks[:half], packer, router) + _fit_window(
             route, chunks[half:], packer, router
         )
-    target = route if route.model.provider == "local" or route.tier == "long" else long
+    target = route if route.model.provider == "local" or route.tier is Tier.LONG else long
     chunk = chunks[0]
     kept = list(chunk.hunks)
     while len(kept) > 1:
@@ -245,8 +231,11 @@ def _fit_window(route: Route, chunks: list[Chunk], packer: Packer, router: Route
             target,
             [smaller],
             (
-                f"truncated: {chunk.path} cut to its first {len(kept)} of {len(chunk.hunks)} hunks "
-                f"to fit the {target.model.key} window",
+                Note(
+                    f"truncated: {chunk.path} cut to its first {len(kept)} of "
+                    f"{len(chunk.hunks)} hunks to fit the {target.model.key} window",
+                    WarningCode.TRUNCATED,
+                ),
             ),
         )
         if fits(request, target.model):
@@ -256,14 +245,15 @@ def _fit_window(route: Route, chunks: list[Chunk], packer: Packer, router: Route
             "pending",
             target,
             chunks,
-            (f"truncated: {chunk.path} exceeds every window; sent whole, the provider may cut it",),
+            (
+                Note(
+                    f"truncated: {chunk.path} exceeds every window; sent whole, the provider "
+                    "may cut it",
+                    WarningCode.TRUNCATED,
+                ),
+            ),
         )
     ]
-
-
-def usd(value: float) -> str:
-    """Dollars for people: cents from $1 up, four decimals below (a $0.002 cap is not $0.00)."""
-    return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
 
 
 def _fit_budget(
@@ -296,7 +286,7 @@ def _fit_budget(
         while order and freed < excess:
             chunk = order.pop(0)
             dropped.append(chunk.id)
-            spec = router.models["frontier"]
+            spec = router.models[Tier.FRONTIER]
             freed += model_tokens_max(chunk.tokens, spec) * spec.prices[0].input / 1_000_000
         gone = set(dropped)
         chunks = tuple(
@@ -332,7 +322,8 @@ def retirement_warnings(specs: Mapping[str, ModelSpec], today: dt.date) -> list[
             continue
         days = (spec.retires - today).days
         if days < 0:
-            out.append(Warning("model_retired", f"{key} retired on {spec.retires}"))
+            out.append(Warning(WarningCode.MODEL_RETIRED, f"{key} retired on {spec.retires}"))
         elif days <= RETIREMENT_HORIZON_DAYS:
-            out.append(Warning("model_retiring", f"{key} retires on {spec.retires} ({days} days)"))
+            message = f"{key} retires on {spec.retires} ({days} days)"
+            out.append(Warning(WarningCode.MODEL_RETIRING, message))
     return out

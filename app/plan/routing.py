@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from app.errors import ConfigError, RoutingError
 from app.plan.catalog import Catalog, ModelSpec
-from app.plan.config import Config, Difficulty, Mode, Task
+from app.plan.config import Config, Difficulty, Mode, Task, Tier
 
 PRIVACY_RULE = "privacy-guard"
 
@@ -15,7 +15,7 @@ PRIVACY_RULE = "privacy-guard"
 class Route:
     """Where a task goes: the tier, its model, and the rule that decided."""
 
-    tier: str
+    tier: Tier
     model: ModelSpec
     rule: str
 
@@ -50,11 +50,11 @@ class Router:
             break
         if chosen is None:
             raise RoutingError(f"no rule matches task {task} ({difficulty}); add a catch-all")
-        return guard_privacy(chosen, private, self.models.get("local"))
+        return guard_privacy(chosen, private, self.models.get(Tier.LOCAL))
 
-    def tier(self, name: str) -> Route:
+    def tier(self, tier: Tier) -> Route:
         """A fixed tier, as used by window moves."""
-        return Route(name, self.models[name], name)
+        return Route(tier, self.models[tier], tier.value)
 
 
 def guard_privacy(route: Route, private: bool, local: ModelSpec | None) -> Route | None:
@@ -63,7 +63,7 @@ def guard_privacy(route: Route, private: bool, local: ModelSpec | None) -> Route
         return route
     if local is None:
         return None
-    return Route("local", local, PRIVACY_RULE)
+    return Route(Tier.LOCAL, local, PRIVACY_RULE)
 
 
 def build_router(config: Config, catalog: Catalog) -> Router:
@@ -72,12 +72,13 @@ def build_router(config: Config, catalog: Catalog) -> Router:
     for name, tier in sorted(config.tiers.items()):
         if tier.alternate:
             catalog.get(tier.alternate)
-        if name == "local" and models[name].provider != "local":
+        if name == Tier.LOCAL and models[name].provider != "local":
             raise ConfigError(
                 f"tiers.local.model: {tier.model!r} is not a local model; private code may only "
                 "go to the 'local' provider"
             )
     for rule in config.rules:
-        if rule.tier not in models and rule.tier != "local":
-            raise RoutingError(f"rule {rule.id!r} routes to tier {rule.tier!r}, which is not set")
+        if rule.tier not in models and rule.tier is not Tier.LOCAL:
+            name = rule.tier.value
+            raise RoutingError(f"rule {rule.id!r} routes to tier {name!r}, which is not set")
     return Router(config=config, models=models)

@@ -7,8 +7,9 @@ import json
 import anthropic
 from anthropic.types import Message, MessageParam, TextBlockParam
 
+from app.errors import ProviderError, ProviderErrorKind
 from app.plan.cost import Usage
-from app.providers.base import Completion, CompletionRequest, ProviderError, ProviderErrorKind
+from app.providers.base import Completion, CompletionRequest
 from app.providers.http_policy import client_options, status_kind
 from app.settings import Settings
 

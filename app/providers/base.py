@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
-from app.errors import TieredReviewError
+from app.errors import ProviderErrorKind
 from app.plan.cost import Usage
 
 
@@ -42,19 +41,6 @@ class Completion:
     truncated: bool  # the model hit max_output_tokens
 
 
-class ProviderErrorKind(StrEnum):
-    """What went wrong, in terms the engine acts on."""
-
-    RATE_LIMIT = "rate_limit"
-    OVERLOADED = "overloaded"
-    SERVER = "server"
-    TIMEOUT = "timeout"
-    CONNECTION = "connection"
-    AUTH = "auth"
-    BAD_REQUEST = "bad_request"
-    MALFORMED = "malformed"  # the HTTP body was not the API's JSON
-
-
 # Worth trying the tier's alternate model: the provider, not the request, is the problem.
 OUTAGE_KINDS = frozenset(
     {
@@ -66,15 +52,6 @@ OUTAGE_KINDS = frozenset(
         ProviderErrorKind.MALFORMED,
     }
 )
-
-
-class ProviderError(TieredReviewError):
-    """A provider call failed after the SDK's own retries."""
-
-    def __init__(self, provider: str, kind: ProviderErrorKind, message: str) -> None:
-        super().__init__(f"{provider}: {kind}: {message}")
-        self.provider = provider
-        self.kind = kind
 
 
 class Provider(Protocol):

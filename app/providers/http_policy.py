@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx2
 
-from app.providers.base import ProviderErrorKind
+from app.errors import ProviderErrorKind
 
 
 def status_kind(status: int, error_type: str | None = None) -> ProviderErrorKind:

@@ -8,8 +8,9 @@ import re
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
+from app.errors import ProviderError, ProviderErrorKind
 from app.plan.cost import Usage
-from app.providers.base import Completion, CompletionRequest, ProviderError, ProviderErrorKind
+from app.providers.base import Completion, CompletionRequest
 from app.providers.http_policy import client_options, status_kind
 from app.settings import Settings
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from pydantic import SecretStr
 
@@ -38,6 +39,22 @@ def build_provider(name: str, settings: Settings) -> Provider:
         # os.environ behind the settings' back.
         raise ConfigError(f"provider {name} needs {' and '.join(PROVIDER_ENV[name])}")
     return factory(settings)
+
+
+@asynccontextmanager
+async def open_providers(settings: Settings) -> AsyncIterator[Mapping[str, Provider]]:
+    """Every provider the settings have keys for, by name; each is closed on the way out.
+
+    The one way a review gets its providers: the App's jobs, the Action, the CLI and evals.
+    A provider built before a later one fails to build is still closed.
+    """
+    async with AsyncExitStack() as stack:
+        providers: dict[str, Provider] = {}
+        for name in sorted(available(settings)):
+            provider = build_provider(name, settings)
+            stack.push_async_callback(provider.aclose)
+            providers[name] = provider
+        yield providers
 
 
 # The adapters import their SDK inside each factory: the offline `plan` never pays the second or

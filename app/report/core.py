@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from app.errors import LedgerError, RoutingError
 from app.plan.catalog import Catalog, ModelSpec
 from app.plan.config import TIERS, Task
-from app.plan.planner import Warning, retirement_warnings
+from app.plan.notices import Warning, WarningCode
+from app.plan.planner import retirement_warnings
 
 if TYPE_CHECKING:
     from app.store.ledger_read import Ledger, RequestRow, ReviewRow, Source
@@ -359,12 +360,12 @@ def _warnings(
 ) -> list[Warning]:
     out: list[Warning] = []
     if not reviews:
-        out.append(Warning("no_reviews", "no reviews in the ledger match the filters"))
+        out.append(Warning(WarningCode.NO_REVIEWS, "no reviews in the ledger match the filters"))
     for c in cache:
         if c.low and c.hit_rate is not None:
             out.append(
                 Warning(
-                    "cache_hit_rate_low",
+                    WarningCode.CACHE_HIT_RATE_LOW,
                     f"{c.provider}: cache hit rate {c.hit_rate:.1%} is below "
                     f"{CACHE_WARN_BELOW:.0%}: check that the system prompt is byte-identical "
                     "across requests and that requests of one prefix run warm-then-fan-out",
@@ -375,5 +376,7 @@ def _warnings(
         try:
             specs[key] = catalog.get(key)
         except RoutingError:
-            out.append(Warning("model_unknown", f"{key} is in the ledger but not in the catalog"))
+            out.append(
+                Warning(WarningCode.MODEL_UNKNOWN, f"{key} is in the ledger but not in the catalog")
+            )
     return out + retirement_warnings(specs, today)

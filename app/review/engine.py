@@ -17,22 +17,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from app.errors import OutputError, ProviderError
 from app.plan.catalog import Catalog, ModelSpec
 from app.plan.chunks import Chunk
-from app.plan.config import Config, Task
+from app.plan.config import Config, Task, Tier
 from app.plan.cost import Usage, reprice, usage_cost
 from app.plan.planner import Plan, PlannedRequest
 from app.plan.tokens import model_tokens, model_tokens_max
-from app.providers.base import (
-    OUTAGE_KINDS,
-    CompletionRequest,
-    Provider,
-    ProviderError,
-)
+from app.plan.wording import warning_message
+from app.providers.base import OUTAGE_KINDS, CompletionRequest, Provider
 from app.review.findings import (
     REPAIR_PROMPT,
     Finding,
-    OutputError,
     ReviewOut,
     output_json_schema,
     parse_output,
@@ -364,8 +360,8 @@ def _done(
     request = planned.request
     spec = answer.spec if answer else request.route.model
     usage = answer.usage if answer else _NO_USAGE
-    frontier = run.catalog.get(run.config.tiers["frontier"].model)
-    middle = run.catalog.get(run.config.tiers["middle"].model)
+    frontier = run.catalog.get(run.config.tiers[Tier.FRONTIER].model)
+    middle = run.catalog.get(run.config.tiers[Tier.MIDDLE].model)
     first = answer.first if answer else True
     outcome = RequestOutcome(
         id=request.id,
@@ -425,7 +421,7 @@ def _assemble(run: _Run, done: list[_Done]) -> ReviewResult:
     for chunk in run.plan.chunks:
         if chunk.skipped is not None:
             notes.append(f"not reviewed: {chunk.path} ({chunk.skipped})")
-    notes.extend(f"{w.code}: {w.message}" for w in run.plan.warnings)
+    notes.extend(f"{w.code}: {warning_message(w)}" for w in run.plan.warnings)
     if run.redactions:
         kinds = ", ".join(f"{k} x{n}" for k, n in sorted(run.redactions.items()))
         notes.append(f"redacted {sum(run.redactions.values())} secrets before sending ({kinds})")

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.errors import TieredReviewError
+from app.errors import OutputError
 from app.plan.chunks import Chunk
 
 Severity = Literal["critical", "major", "minor", "nit"]
@@ -29,10 +29,6 @@ Category = Literal[
     "docs",
 ]
 SideName = Literal["RIGHT", "LEFT"]
-
-
-class OutputError(TieredReviewError):
-    """The model's answer is not the JSON the contract asks for."""
 
 
 class FindingOut(BaseModel):

@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.errors import ConfigError, TieredReviewError
-from app.gh.client import BotComment, GitHubClient, GitHubError, PullInfo
+from app.errors import ConfigError, GitHubError, TieredReviewError
+from app.gh.client import GitHubClient, PullInfo
 from app.gh.markers import marker, neutralise, read_markers, strip_hidden
 from app.plan.catalog import Catalog
 from app.plan.config import (
@@ -23,19 +23,17 @@ from app.plan.config import (
     with_budget,
     with_per_pr_cap,
 )
-from app.plan.diff import diff_from_patches, parse_diff
+from app.plan.diff import PatchFile, diff_from_patches, parse_diff
 from app.plan.packing import Prompts, PullRequestInfo
-from app.plan.planner import Plan, PlanInputs, build_plan, usd
+from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tokens import TokenCounter
+from app.plan.wording import usd
 from app.providers.base import Provider
+from app.review.bot_state import BotState, bot_state
 from app.review.engine import EngineOptions, ReviewResult, run_review
 from app.review.findings import Finding
 from app.review.publish import (
-    FINGERPRINT_KIND,
     JOB_KIND,
-    SHAS_KIND,
-    SPENT_KIND,
-    SUMMARY_KIND,
     Selection,
     SummaryInputs,
     comment_payload,
@@ -49,8 +47,7 @@ log = logging.getLogger(__name__)
 CONFIG_PATH = ".github/tiered-review.yml"
 CONFIG_ERROR_KIND = "config_error"  # the base commit whose broken config was reported
 _REF = re.compile(r"^(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)#(?P<number>\d+)$")
-_KEEP_SHAS = 20
-_KEEP_SPENT = 50  # runs recorded in the sticky comment, within the last two days
+_UNPROCESSABLE = 422  # GitHub refuses a review whose comments are not on the diff
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,39 +104,6 @@ class Outcome:
     routing_ms: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _BotState:
-    """What the bot left on the PR: its sticky comment, reviewed SHAs, fingerprints, spend."""
-
-    sticky_id: int | None
-    shas: list[str]
-    prints: frozenset[str]
-    spent: tuple[str, ...]
-
-
-def _bot_state(comments: list[BotComment]) -> _BotState:
-    """The sticky comment's id and markers, and every fingerprint posted."""
-    sticky = next(
-        (c for c in comments if c.kind == "issue_comment" and read_markers(c.body, SUMMARY_KIND)),
-        None,
-    )
-    shas: list[str] = []
-    spent: tuple[str, ...] = ()
-    if sticky is not None:
-        for value in read_markers(sticky.body, SHAS_KIND):
-            shas.extend(s for s in value.split(",") if re.fullmatch(r"[0-9a-f]{7,64}", s))
-        spent = tuple(read_markers(sticky.body, SPENT_KIND))
-    prints = {fp for c in comments for fp in read_markers(c.body, FINGERPRINT_KIND)}
-    return _BotState(sticky.id if sticky else None, shas, frozenset(prints), spent)
-
-
-def _spent_entries(previous: tuple[str, ...], today: dt.date, cost: float) -> tuple[str, ...]:
-    """Yesterday's and today's runs from the sticky comment, and this run."""
-    since = (today - dt.timedelta(days=1)).isoformat()
-    kept = [e for e in previous if re.fullmatch(r"\d{4}-\d\d-\d\d \d+(\.\d+)?", e) and e >= since]
-    return (*kept[-(_KEEP_SPENT - 1) :], f"{today.isoformat()} {cost:.6f}")
-
-
 def repo_config(client: GitHubClient, info: PullInfo, kit: Toolkit, mode: Mode) -> Config:
     """The bot's config from the base branch only: a PR cannot change its own review.
 
@@ -155,6 +119,23 @@ def repo_config(client: GitHubClient, info: PullInfo, kit: Toolkit, mode: Mode) 
     return with_budget(config, kit.max_usd_per_pr)
 
 
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """What this run reviews: the PR's files, or those changed since the last reviewed head."""
+
+    files: tuple[PatchFile, ...]
+    note: str  # incremental, forced full, or the daily budget's limit; empty when none
+    missing: tuple[str, ...]  # what the review could not read, for the summary
+
+
+@dataclass(frozen=True, slots=True)
+class _Posted:
+    """What posting the review did: the PR as last read, and the findings GitHub refused."""
+
+    info: PullInfo
+    rejected: tuple[tuple[Finding, str], ...] = ()
+
+
 async def review_pull_request(
     client: GitHubClient,
     ref: PullRef,
@@ -166,88 +147,98 @@ async def review_pull_request(
     tenant: str | None = None,
     trigger: str = "",
 ) -> Outcome:
-    """Review one PR; with `post`, leave one review, the sticky summary and a check run."""
+    """Review one PR; with `post`, leave one review, the sticky summary and a check run.
+
+    The stages hand values on: read (the PR, its config, the bot's state, the scope), plan,
+    run the models, select, post the review, then the summary and the check run.
+    """
     info = client.pull(ref.owner, ref.repo, ref.number)
-    config = repo_config(client, info, kit, mode)
-    config, budget_note = _within_daily_cap(config, kit)
+    config, budget_note = _within_daily_cap(repo_config(client, info, kit, mode), kit)
     catalog: Catalog = kit.catalog_for(config)
-    mine = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
-    state = _bot_state(mine)
-    sticky_id, shas, posted_prints = state.sticky_id, state.shas, state.prints
-    files, scope_note = info.files, ""
-    last = shas[-1] if shas else None
-    if last and last != info.head_sha:
-        changed = client.changed_since(ref.owner, ref.repo, last, info.head_sha)
-        if changed is None:
-            scope_note = f"full review: {last[:12]} is gone (force-push)"
-        else:
-            files = tuple(f for f in info.files if f.filename in changed)
-            scope_note = f"incremental: {len(files)} files changed since {last[:12]}"
-    scope_note = "; ".join(n for n in (scope_note, budget_note) if n)
-    diff_text, missing = diff_from_patches(files)
-    if info.over_file_limit:
-        missing += (f"the PR has more files than GitHub lists ({len(info.files)} read)",)
+    state = bot_state(client.bot_comments(ref.owner, ref.repo, ref.number, bot_login))
+    scope = _scope(client, info, state, budget_note)
+    diff_text, unread = diff_from_patches(scope.files)
     started = time.perf_counter()
     plan = _plan(client, info, config, catalog, kit, mode, diff_text)
     routing_ms = (time.perf_counter() - started) * 1000
     options = EngineOptions(tenant=tenant or ref.repository, concurrency=kit.concurrency)
     result = await run_review(plan, kit.providers, config, catalog, options)
-    selection = select(result.findings, config.comments, posted_prints)
-    comments = [comment_payload(f) for f in selection.inline]
+    selection = select(result.findings, config.comments, state.prints)
+    comments = tuple(comment_payload(f) for f in selection.inline)
     job = job_id(ref.repository, ref.number, info.head_sha, mode.value, trigger)
     body = review_body(job, len(comments)) if comments else None
-    reviewed = tuple([s for s in shas if s != info.head_sha][-_KEEP_SHAS + 1 :] + [info.head_sha])
-    rejected: list[tuple[Finding, str]] = []
-    posted_now = {f.fingerprint for f in selection.inline}
-
-    def summary_text() -> str:
-        kept = posted_prints | (posted_now - {f.fingerprint for f, _ in rejected})
-        return render_summary(
-            result,
-            SummaryInputs(
-                head_sha=info.head_sha,
-                reviewed_shas=reviewed,
-                spent=_spent_entries(state.spent, kit.today, result.totals.cost_usd),
-                fingerprints=frozenset(kept),
-                selection=selection,
-                not_reviewed=missing,
-                scope_note=scope_note,
-                rejected=tuple(rejected),
-            ),
-        )
-
+    posted = _Posted(info)
+    if post and body is not None:
+        posted = _post_review(client, info, body, selection.inline, bot_login, job)
+    refused = {f.fingerprint for f, _ in posted.rejected}
+    summary = render_summary(
+        result,
+        SummaryInputs(
+            head_sha=posted.info.head_sha,
+            reviewed_shas=state.reviewed_with(info.head_sha),
+            spent=state.spent_with(kit.today, result.totals.cost_usd),
+            fingerprints=state.prints | ({f.fingerprint for f in selection.inline} - refused),
+            selection=selection,
+            not_reviewed=unread + scope.missing,
+            scope_note=scope.note,
+            rejected=posted.rejected,
+        ),
+    )
     if post:
-        if comments and body is not None:
-            info = _post_review(
-                client, info, body, list(selection.inline), rejected, bot_login, job
-            )
-        summary = summary_text()
-
-        def find() -> int | None:
-            again = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
-            return _bot_state(again).sticky_id
-
-        client.upsert_comment(info, summary, sticky_id, find)
-        t = result.totals
-        client.neutral_check(
-            info,
-            f"${t.cost_usd:.4f} ({t.savings_pct:.0f}% saved), "
-            f"{len(selection.inline) - len(rejected)} inline comments",
-            summary,
-        )
-    else:
-        summary = summary_text()
+        landed = len(selection.inline) - len(posted.rejected)
+        _post_summary(client, posted.info, state.sticky_id, bot_login, summary, result, landed)
     return Outcome(
-        info,
+        posted.info,
         result,
         selection,
         summary,
         body,
-        tuple(comments),
+        comments,
         post,
-        scope_note,
-        tuple(rejected),
+        scope.note,
+        posted.rejected,
         routing_ms,
+    )
+
+
+def _scope(client: GitHubClient, info: PullInfo, state: BotState, budget_note: str) -> _Scope:
+    """The files to review: only those changed since the last head the bot reviewed, if any."""
+    files, note = info.files, ""
+    last = state.shas[-1] if state.shas else None
+    if last and last != info.head_sha:
+        changed = client.changed_since(info.owner, info.repo, last, info.head_sha)
+        if changed is None:
+            note = f"full review: {last[:12]} is gone (force-push)"
+        else:
+            files = tuple(f for f in info.files if f.filename in changed)
+            note = f"incremental: {len(files)} files changed since {last[:12]}"
+    missing: tuple[str, ...] = ()
+    if info.over_file_limit:
+        missing = (f"the PR has more files than GitHub lists ({len(info.files)} read)",)
+    return _Scope(files, "; ".join(n for n in (note, budget_note) if n), missing)
+
+
+def _post_summary(
+    client: GitHubClient,
+    info: PullInfo,
+    sticky_id: int | None,
+    bot_login: str,
+    summary: str,
+    result: ReviewResult,
+    inline: int,
+) -> None:
+    """Edit (or create) the sticky summary, then leave a neutral check run with the cost."""
+
+    def find() -> int | None:
+        again = client.bot_comments(info.owner, info.repo, info.number, bot_login)
+        return bot_state(again).sticky_id
+
+    client.upsert_comment(info, summary, sticky_id, find)
+    t = result.totals
+    client.neutral_check(
+        info,
+        f"${t.cost_usd:.4f} ({t.savings_pct:.0f}% saved), {inline} inline comments",
+        summary,
     )
 
 
@@ -331,11 +322,10 @@ def _post_review(
     client: GitHubClient,
     info: PullInfo,
     body: str,
-    inline: list[Finding],
-    rejected: list[tuple[Finding, str]],
+    inline: tuple[Finding, ...],
     bot_login: str,
     job: str,
-) -> PullInfo:
+) -> _Posted:
     """Post the review; on a 422, re-check every comment against GitHub's current hunks."""
 
     def landed() -> bool:
@@ -346,18 +336,20 @@ def _post_review(
         # An earlier attempt of this job posted the review (then crashed). Findings this attempt
         # has that the landed review lacks are listed in the summary, not claimed as posted.
         log.info("review %s already posted", job)
-        rejected.extend((f, "the review for this push was already posted") for f in inline)
-        return info
+        return _Posted(
+            info, tuple((f, "the review for this push was already posted") for f in inline)
+        )
     try:
         client.post_review(info, body, [comment_payload(f) for f in inline], landed)
-        return info
+        return _Posted(info)
     except GitHubError as exc:
-        if "HTTP 422" not in str(exc):
+        if exc.status_code != _UNPROCESSABLE:
             raise
         log.warning("GitHub rejected the review: %s; re-checking comments", exc)
     fresh = client.pull(info.owner, info.repo, info.number)
     anchors = _anchors(fresh)
-    keep = []
+    keep: list[Finding] = []
+    rejected: list[tuple[Finding, str]] = []
     for f in inline:
         ok = (f.path, f.line, f.side) in anchors and (
             f.start_line is None or (f.path, f.start_line, f.start_side or f.side) in anchors
@@ -368,15 +360,14 @@ def _post_review(
             rejected.append(
                 (f, f"GitHub rejected it: not a line of the diff at {fresh.head_sha[:12]}")
             )
-    try:
-        if keep:
+    if keep:
+        try:
             client.post_review(fresh, body, [comment_payload(f) for f in keep], landed)
-            return fresh
-    except GitHubError as exc:
-        if "HTTP 422" not in str(exc):
-            raise
-        rejected.extend((f, "GitHub rejected the review (422)") for f in keep)
-    return fresh
+        except GitHubError as exc:
+            if exc.status_code != _UNPROCESSABLE:
+                raise
+            rejected.extend((f, "GitHub rejected the review (422)") for f in keep)
+    return _Posted(fresh, tuple(rejected))
 
 
 def _anchors(info: PullInfo) -> set[tuple[str, int, str]]:

@@ -20,8 +20,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from app.errors import WebhookError
 from app.gh.decision import JobDecision, ReviewDecision
-from app.gh.webhooks import SkipRules, WebhookError, classify, parse_json, verify_signature
+from app.gh.webhooks import SkipRules, classify, parse_json, verify_signature
 from app.server.jobs import JobSpec
 from app.server.logs import log_context
 from app.server.metrics import Metrics

@@ -19,7 +19,8 @@ from app.gh.decision import CommandDecision, JobDecision, Trigger, tenant_of
 from app.gh.webhooks import SkipRules
 from app.plan.config import Mode, build_config
 from app.plan.tokens import TokenCounter
-from app.providers.registry import available, build_provider
+from app.providers.base import Provider
+from app.providers.registry import open_providers
 from app.resources import default_config_data, load_catalog, load_prompts
 from app.review.pull_request import (
     CONFIG_PATH,
@@ -170,9 +171,11 @@ SpentToday = Callable[[GitHubClient, JobSpec, str, dt.date], float]
 class JobRunner:
     """Runs jobs with one GitHub client per job and the providers the settings allow.
 
-    `source` names the surface in the ledger (serve, action). `max_usd_per_pr` is a cap from
-    outside the repository (the Action's input); `spent_today` feeds the daily cap, by default
-    from the ledger. With `post` false the review is built but not posted (command replies are).
+    `source` names the surface in the ledger (serve, action, review). `max_usd_per_pr` is a cap
+    from outside the repository (the Action's input); `spent_today` feeds the daily cap, by
+    default from the ledger, and `daily_cap` false leaves it off (the CLI's reviews). `tenant`
+    replaces the job's own (the CLI's `--repo`). With `post` false the review is built but not
+    posted (command replies are).
     """
 
     def __init__(
@@ -188,6 +191,8 @@ class JobRunner:
         config_path: str = CONFIG_PATH,
         max_usd_per_pr: float | None = None,
         spent_today: SpentToday | None = None,
+        daily_cap: bool = True,
+        tenant: str | None = None,
         post: bool = True,
     ) -> None:
         self._settings = settings
@@ -200,6 +205,8 @@ class JobRunner:
         self._config_path = config_path
         self._max_usd_per_pr = max_usd_per_pr
         self._spent_today = spent_today or self._ledger_spent
+        self._daily_cap = daily_cap
+        self._tenant = tenant
         self._post = post
 
     async def run(self, spec: JobSpec) -> str:
@@ -210,37 +217,38 @@ class JobRunner:
         """Do the job and keep what it reviewed."""
         with log_context(repository=spec.repository, pr=spec.pr_number):
             client = self._client_for(spec.installation_id)
-            providers = {
-                n: build_provider(n, self._settings) for n in sorted(available(self._settings))
-            }
             try:
-                kit = Toolkit(
-                    default_config_data(),
-                    load_catalog,
-                    load_prompts(),
-                    self._counter,
-                    providers,
-                    self._today(),
-                    self._settings.concurrency,
-                    self._config_path,
-                    self._max_usd_per_pr,
-                )
-                try:
-                    if spec.kind is JobKind.COMMAND:
-                        return await self._command(client, kit, spec)
-                    outcome = await self._review(client, kit, spec, spec.mode)
-                except ConfigError as exc:
-                    # The repository's config is broken: retrying cannot help, so say so on
-                    # the PR (once per base commit) and finish the job.
-                    ref = PullRef(spec.owner, spec.repo, spec.pr_number)
-                    if self._post:
-                        report_config_error(client, ref, self._settings.bot_login, exc)
-                    return JobReport(f"not reviewed: {exc}")
-                return JobReport(_describe(outcome), outcome)
+                async with open_providers(self._settings) as providers:
+                    return await self._execute(client, providers, spec)
             finally:
-                for provider in providers.values():
-                    await provider.aclose()
                 client.close()
+
+    async def _execute(
+        self, client: GitHubClient, providers: Mapping[str, Provider], spec: JobSpec
+    ) -> JobReport:
+        kit = Toolkit(
+            default_config_data(),
+            load_catalog,
+            load_prompts(),
+            self._counter,
+            providers,
+            self._today(),
+            self._settings.concurrency,
+            self._config_path,
+            self._max_usd_per_pr,
+        )
+        try:
+            if spec.kind is JobKind.COMMAND:
+                return await self._command(client, kit, spec)
+            outcome = await self._review(client, kit, spec, spec.mode)
+        except ConfigError as exc:
+            # The repository's config is broken: retrying cannot help, so say so on the PR
+            # (once per base commit) and finish the job.
+            ref = PullRef(spec.owner, spec.repo, spec.pr_number)
+            if self._post:
+                report_config_error(client, ref, self._settings.bot_login, exc)
+            return JobReport(f"not reviewed: {exc}")
+        return JobReport(_describe(outcome), outcome)
 
     def _ledger_spent(
         self, _client: GitHubClient, _spec: JobSpec, tenant: str, today: dt.date
@@ -252,8 +260,10 @@ class JobRunner:
     async def _review(
         self, client: GitHubClient, kit: Toolkit, spec: JobSpec, mode: Mode
     ) -> Outcome:
-        tenant = spec.tenant
-        kit = replace(kit, spent_today=lambda: self._spent_today(client, spec, tenant, kit.today))
+        tenant = self._tenant or spec.tenant
+        if self._daily_cap:
+            spent = self._spent_today
+            kit = replace(kit, spent_today=lambda: spent(client, spec, tenant, kit.today))
         outcome = await review_pull_request(
             client,
             PullRef(spec.owner, spec.repo, spec.pr_number),

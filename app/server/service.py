@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from app.errors import ConfigError, TieredReviewError
+from app.errors import ConfigError, TieredReviewError, WebhookError
 from app.gh.app_auth import InstallationTokens
 from app.gh.client import GitHubClient
 from app.gh.decision import JobDecision
-from app.gh.webhooks import WebhookError, classify, parse_json
+from app.gh.webhooks import classify, parse_json
 from app.plan.tokens import load_counter
 from app.server.http import ServerParts, create_app
 from app.server.jobs import JobRunner, JobSpec, skip_rules

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.errors import TieredReviewError
+from app.errors import TieredReviewError, WebhookError
 from app.gh.commands import parse_command
 from app.gh.decision import (
     CommandDecision,
@@ -21,13 +21,7 @@ from app.gh.decision import (
     PullTarget,
     ReviewDecision,
 )
-from app.gh.webhooks import (
-    SkipRules,
-    WebhookError,
-    classify,
-    parse_json,
-    verify_signature,
-)
+from app.gh.webhooks import SkipRules, classify, parse_json, verify_signature
 from app.plan.config import Mode
 from tests.conftest import need
 

@@ -12,8 +12,10 @@ import pytest
 from app.errors import ConfigError, RoutingError
 from app.plan.chunks import SkipReason
 from app.plan.config import Mode, Task
+from app.plan.notices import BudgetWarning, WarningCode
 from app.plan.output import plan_json
 from app.plan.planner import Plan, build_plan
+from app.plan.wording import warning_message
 from tests.conftest import EXAMPLE_DIFF, ROOT, InputsFactory
 
 GOLDEN = ROOT / "tests" / "golden" / "examples_pr.plan.json"
@@ -148,7 +150,8 @@ def test_request_over_the_window_moves_to_long(make_inputs: InputsFactory) -> No
     plan = build_plan(EXAMPLE_DIFF.read_text(), make_inputs(overrides))
     moved = [r.request for r in plan.requests if r.request.route.tier == "long"]
     assert moved and all(r.route.rule == "architectural-frontier" for r in moved)
-    assert any(n.startswith("window: moved from frontier") for r in moved for n in r.notes)
+    window = [n for r in moved for n in r.notes if n.text.startswith("window: moved from frontier")]
+    assert window and all(n.warns is WarningCode.WINDOW for n in window)
     assert "window" in {w.code for w in plan.warnings}
 
 
@@ -211,7 +214,10 @@ def test_a_budget_below_the_smallest_review_sends_nothing(
     assert plan.totals.worst_case_usd == 0 <= budget
     assert all(c.skipped is not None for c in plan.chunks)
     [warning] = [w for w in plan.warnings if w.code == "over_budget"]
-    assert warning.message.startswith("not reviewed") and f"${budget:.4f} budget" in warning.message
+    assert isinstance(warning, BudgetWarning) and warning.nothing_sent
+    assert warning.budget_usd == budget
+    message = warning_message(warning)
+    assert message.startswith("not reviewed") and f"${budget:.4f} budget" in message
 
 
 def test_retiring_models_warn_with_the_given_date(make_inputs: InputsFactory) -> None:
@@ -293,7 +299,7 @@ def test_summary_is_capped_and_says_so(make_inputs: InputsFactory) -> None:
     summary = plan.requests[0].request
     assert summary.task is Task.SUMMARY
     assert summary.input_o200k - summary.cached_o200k <= 1500
-    assert any("summary trimmed" in n for n in summary.notes)
+    assert any("summary trimmed" in n.text and n.warns is None for n in summary.notes)
 
 
 def test_request_files_exist(tmp_path: Path) -> None:

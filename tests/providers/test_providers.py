@@ -15,18 +15,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from app.errors import ConfigError
+from app.errors import ConfigError, ProviderError, ProviderErrorKind
 from app.providers.anthropic_api import AnthropicProvider
-from app.providers.base import (
-    Completion,
-    CompletionRequest,
-    Provider,
-    ProviderError,
-    ProviderErrorKind,
-)
+from app.providers.base import Completion, CompletionRequest, Provider
 from app.providers.http_policy import retry_after_cap
 from app.providers.openai_api import OpenAICompatProvider
-from app.providers.registry import PROVIDER_ENV, available, build_provider
+from app.providers.registry import PROVIDER_ENV, available, build_provider, open_providers
 from app.settings import GEMINI_OPENAI_URL, Settings
 from tests.fakes import (
     DEFAULT_TEXT,
@@ -165,6 +159,26 @@ def test_build_provider_by_name() -> None:
     finally:
         for provider in built.values():
             asyncio.run(provider.aclose())
+
+
+def test_open_providers_builds_every_available_one_and_closes_each() -> None:
+    env = settings(ANTHROPIC_API_KEY=KEY, GEMINI_API_KEY=KEY, LOCAL_LLM_BASE_URL="http://h/v1")
+    seen: dict[str, Provider] = {}
+
+    async def use(fail: bool) -> None:
+        async with open_providers(env) as providers:
+            seen.update(providers)
+            assert not any(p._client.is_closed() for p in providers.values())  # type: ignore[attr-defined]
+            if fail:
+                raise RuntimeError("the review failed")
+
+    asyncio.run(use(fail=False))
+    assert sorted(seen) == ["anthropic", "gemini", "local"]
+    assert all(p._client.is_closed() for p in seen.values())  # type: ignore[attr-defined]
+    seen.clear()
+    with pytest.raises(RuntimeError, match="the review failed"):
+        asyncio.run(use(fail=True))
+    assert len(seen) == 3 and all(p._client.is_closed() for p in seen.values())  # type: ignore[attr-defined]
 
 
 # --- Anthropic ----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from app.plan.planner import usd
+from app.plan.wording import usd
 from app.store.ledger import spent_since
 from tests.conftest import EXAMPLE_DIFF
 from tests.review.test_pull_request import pr_files

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from app.errors import OutputError
 from app.plan.chunks import Chunk
 from app.plan.planner import build_plan
-from app.review.findings import OutputError, fingerprint_of, parse_output, place
+from app.review.findings import fingerprint_of, parse_output, place
 from tests.conftest import InputsFactory
 
 DIFF = (
