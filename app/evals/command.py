@@ -44,8 +44,9 @@ from app.plan.tokens import load_counter
 from app.providers.base import Provider
 from app.providers.registry import available, open_providers, require_keys
 from app.resources import load_catalog, load_config, load_prompts
-from app.review.engine import EngineOptions, ReviewResult, run_review
+from app.review.engine import EngineOptions, run_review
 from app.review.findings import Finding
+from app.review.result import ReviewResult
 from app.settings import Settings
 from app.store import schema
 from app.store.db import open_database, write_transaction
