@@ -37,9 +37,10 @@ from app.evals.core import (
     score_case,
 )
 from app.evals.output import eval_json, print_eval
-from app.plan.config import TIERS, Config, Mode, Task
+from app.plan.config import Config, Mode, Task
 from app.plan.packing import PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
+from app.plan.tiers import TIERS
 from app.plan.tokens import load_counter
 from app.providers.base import Provider
 from app.providers.registry import available, open_providers, require_keys

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field, replace
 from app.errors import OutputError, ProviderError
 from app.plan.catalog import Catalog, ModelSpec
 from app.plan.chunks import Chunk
-from app.plan.config import Config, Task, Tier
+from app.plan.config import Config, Task
 from app.plan.cost import Usage, reprice, usage_cost
 from app.plan.planner import Plan, PlannedRequest
+from app.plan.tiers import Tier
 from app.plan.tokens import model_tokens, model_tokens_max
 from app.providers.base import OUTAGE_KINDS, CompletionRequest, Provider
 from app.review.findings import (
