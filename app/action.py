@@ -28,7 +28,15 @@ from app.plan.tokens import load_counter
 from app.providers.registry import available
 from app.review.publish import spent_on
 from app.review.pull_request import CONFIG_PATH
-from app.server.jobs import JobKind, JobReport, JobRunner, JobSpec, SpentToday, skip_rules
+from app.server.jobs import (
+    JobKind,
+    JobReport,
+    JobRunner,
+    JobSpec,
+    SpentToday,
+    skip_rules,
+    token_clients,
+)
 from app.settings import Settings, from_environment
 from app.store.db import open_database
 
@@ -108,15 +116,12 @@ def _job(env: ActionEnv, settings: Settings) -> tuple[JobSpec | None, str]:
 
 
 async def _run(env: ActionEnv, settings: Settings, spec: JobSpec) -> JobReport:
-    token = settings.github_token.get_secret_value() if settings.github_token else ""
     counter, _ = load_counter()
     ledger = open_database(settings.database or _ledger_path(env))
     try:
         runner = JobRunner(
             settings,
-            lambda _installation: GitHubClient(
-                token, settings.github_api_url, throttle=settings.github_throttle
-            ),
+            token_clients(settings),
             counter,
             ledger=ledger,
             source="action",

@@ -26,8 +26,9 @@ from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tokens import load_counter
 from app.providers.registry import available, open_providers, require_keys
 from app.resources import load_catalog, load_config, load_prompts
-from app.review.engine import EngineOptions, ReviewResult, run_review
+from app.review.engine import EngineOptions, run_review
 from app.review.render import review_json, review_markdown
+from app.review.result import ReviewResult
 from app.settings import Settings
 from app.store.db import open_database
 from app.store.ledger import ReviewContext, record_review
@@ -152,16 +153,14 @@ def run_pull_review(args: argparse.Namespace, out: Console) -> int:
     keeps the daily cap off, and records in its own ledger.
     """
     # Imported here: `plan` and local reviews need neither PyGithub nor its start-up time.
-    from app.gh.client import GitHubClient
     from app.gh.decision import Trigger
     from app.review.pull_request import PullRef
-    from app.server.jobs import JobKind, JobRunner, JobSpec
+    from app.server.jobs import JobKind, JobRunner, JobSpec, token_clients
 
     settings = Settings.from_env()
     ref = PullRef.parse(args.target)
     if settings.github_token is None:
         raise TieredReviewError("missing credentials: set GITHUB_TOKEN to read the pull request")
-    token = settings.github_token.get_secret_value()
     if not available(settings):
         raise TieredReviewError(
             "missing credentials: set one of ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY "
@@ -173,9 +172,7 @@ def run_pull_review(args: argparse.Namespace, out: Console) -> int:
     try:
         runner = JobRunner(
             settings,
-            lambda _installation: GitHubClient(
-                token, settings.github_api_url, throttle=settings.github_throttle
-            ),
+            token_clients(settings),
             counter,
             today=dt.date.today,
             ledger=ledger,

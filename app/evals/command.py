@@ -37,15 +37,17 @@ from app.evals.core import (
     score_case,
 )
 from app.evals.output import eval_json, print_eval
-from app.plan.config import TIERS, Config, Mode, Task
+from app.plan.config import Config, Mode, Task
 from app.plan.packing import PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
+from app.plan.tiers import TIERS
 from app.plan.tokens import load_counter
 from app.providers.base import Provider
 from app.providers.registry import available, open_providers, require_keys
 from app.resources import load_catalog, load_config, load_prompts
-from app.review.engine import EngineOptions, ReviewResult, run_review
+from app.review.engine import EngineOptions, run_review
 from app.review.findings import Finding
+from app.review.result import ReviewResult
 from app.settings import Settings
 from app.store import schema
 from app.store.db import open_database, write_transaction

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.evals.core import CLIFF_POINTS, TOLERANCE, Comparison, Tally
-from app.plan.config import TIERS
+from app.plan.tiers import TIERS
 
 if TYPE_CHECKING:
     from app.evals.command import EvalRun

@@ -12,8 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from app.plan.config import TIERS, Task, Tier
+from app.plan.config import Task
 from app.plan.planner import Plan, Totals
+from app.plan.tiers import TIERS, Tier
 from app.plan.wording import warning_message
 
 DAYS_PER_MONTH = 365.25 / 12

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO
 
 from app.errors import GitError
+from app.local.git import GIT, run_git
 
-_GIT = ["git", "-c", "core.quotePath=false", "-c", "log.showRoot=false"]
 # Fields end in NUL: a commit message cannot hold one and git prints a NUL-holding file as
 # "Binary files ... differ", so the stream splits on NUL exactly. Six fields a commit.
 _FORMAT = "--format=%x00%H%x00%P%x00%cI%x00%s%x00%b%x00"
@@ -73,30 +73,17 @@ class Window:
         return " ".join(parts) or "all"
 
 
-def _run(args: list[str], repo: Path) -> bytes:
-    try:
-        done = subprocess.run(
-            [*_GIT, *args], cwd=repo, capture_output=True, check=False, timeout=120
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitError(f"git {args[0]} failed: {exc}") from exc
-    if done.returncode != 0:
-        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else 'no output'}")
-    return done.stdout
-
-
 def repository_root(path: Path) -> Path:
     """The top folder of the git repository at `path`, with a clear error if there is none."""
     if not path.is_dir():
         raise GitError(f"{path}: no such folder")
     try:
-        top = _run(["rev-parse", "--show-toplevel"], path).decode("utf-8", "surrogateescape")
+        top = run_git(["rev-parse", "--show-toplevel"], path).decode("utf-8", "surrogateescape")
     except GitError as exc:
         raise GitError(f"{path} is not a git repository") from exc
     root = Path(top.strip())
     try:
-        _run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root)
+        run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], root)
     except GitError as exc:
         raise GitError(f"{path}: the repository has no commits yet") from exc
     return root
@@ -105,22 +92,22 @@ def repository_root(path: Path) -> Path:
 def head_file(repo: Path, path: str) -> str | None:
     """A file's text at HEAD (not the work tree), or None when HEAD has no such file."""
     try:
-        _run(["cat-file", "-e", f"HEAD:{path}"], repo)
+        run_git(["cat-file", "-e", f"HEAD:{path}"], repo)
     except GitError:
         return None
-    return _run(["cat-file", "blob", f"HEAD:{path}"], repo).decode("utf-8", "replace")
+    return run_git(["cat-file", "blob", f"HEAD:{path}"], repo).decode("utf-8", "replace")
 
 
 def count_changes(repo: Path, window: Window) -> int:
     """How many changes `changes` will yield (for a progress bar), without reading diffs."""
-    out = _run(["rev-list", "--count", *window.args(), "HEAD", "--"], repo)
+    out = run_git(["rev-list", "--count", *window.args(), "HEAD", "--"], repo)
     return int(out.decode().strip())
 
 
 def changes(repo: Path, window: Window) -> Iterator[Change]:
     """Every change in the window, newest first, streamed from one `git log -p`."""
     args = [
-        *_GIT,
+        *GIT,
         "log",
         "-p",
         "--diff-merges=first-parent",
@@ -208,4 +195,4 @@ def _change(record: list[bytes]) -> Change:
 
 def commit_diff(repo: Path, parent: str, commit: str) -> bytes:
     """`git diff parent commit` with the stream's options: what one change's PR diff is."""
-    return _run(["diff", *_DIFF_OPTIONS, parent, commit, "--"], repo)
+    return run_git(["diff", *_DIFF_OPTIONS, parent, commit, "--"], repo)

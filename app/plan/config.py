@@ -23,6 +23,7 @@ from app.errors import ConfigError
 from app.plan.catalog import ModelEntry
 from app.plan.globs import check_globs
 from app.plan.patterns import check_pattern
+from app.plan.tiers import TIERS, Tier
 
 
 class Difficulty(StrEnum):
@@ -57,26 +58,6 @@ class Mode(StrEnum):
     DEEP = "deep"
 
 
-class Tier(StrEnum):
-    """A model tier, in this order everywhere: cheapest first, then `long` and `local`.
-
-    `long` takes requests no other window fits; `local` is the only tier private code may reach.
-    """
-
-    SMALL = "small"
-    MIDDLE = "middle"
-    FRONTIER = "frontier"
-    LONG = "long"
-    LOCAL = "local"
-
-    @property
-    def rank(self) -> int:
-        """The tier's place in the order, for sorting."""
-        return _TIER_RANK[self]
-
-
-_TIER_RANK = {tier: rank for rank, tier in enumerate(Tier)}
-TIERS: tuple[Tier, ...] = tuple(Tier)
 # The schema keeps the plain string enum it had when the field was a Literal.
 _TIER_SCHEMA = WithJsonSchema({"enum": [t.value for t in Tier], "title": "Tier", "type": "string"})
 _MODEL_RE = re.compile(r"^[a-z]+:[^\s:]+$")

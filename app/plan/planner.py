@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from app.plan.catalog import Catalog, ModelSpec
 from app.plan.chunks import Chunk, SkipReason, build_chunker
-from app.plan.config import Config, Difficulty, Mode, Task, Tier
+from app.plan.config import Config, Difficulty, Mode, Task
 from app.plan.cost import Priced, price_all
 from app.plan.diff import parse_diff
 from app.plan.difficulty import build_classifier
@@ -23,6 +23,7 @@ from app.plan.packing import (
     pr_wide_reason,
 )
 from app.plan.routing import Route, Router, build_router
+from app.plan.tiers import Tier
 from app.plan.tokens import TokenCounter, model_tokens_max
 
 RETIREMENT_HORIZON_DAYS = 60

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from app.errors import ConfigError, RoutingError
 from app.plan.catalog import Catalog, ModelSpec
-from app.plan.config import Config, Difficulty, Mode, Task, Tier
+from app.plan.config import Config, Difficulty, Mode, Task
+from app.plan.tiers import Tier
 
 PRIVACY_RULE = "privacy-guard"
 

@@ -9,7 +9,7 @@ from anthropic.types import Message, MessageParam, TextBlockParam
 
 from app.errors import ProviderError, ProviderErrorKind
 from app.plan.cost import Usage
-from app.providers.base import Completion, CompletionRequest
+from app.providers.base import Completion, CompletionRequest, conversation
 from app.providers.http_policy import client_options, status_kind
 from app.settings import Settings
 
@@ -90,14 +90,13 @@ def _system(request: CompletionRequest) -> list[TextBlockParam]:
 
 
 def _messages(request: CompletionRequest) -> list[MessageParam]:
+    # The instructions are the second system block, not a message: see _system.
     messages: list[MessageParam] = []
-    for role, text in request.messages:
+    for role, text in conversation(request):
         if role == "user":
             messages.append({"role": "user", "content": text})
-        elif role == "assistant":
-            messages.append({"role": "assistant", "content": text})
         else:
-            raise ValueError(f"a message role must be user or assistant, not {role!r}")
+            messages.append({"role": "assistant", "content": text})
     return messages
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from app.errors import ProviderErrorKind
 from app.plan.cost import Usage
@@ -30,6 +30,22 @@ class CompletionRequest:
     max_output_tokens: int
     cache_key: str  # prompt_cache_key for OpenAI: from the prefix fingerprint and the tenant
     json_schema: dict[str, object] | None = None
+
+
+Role = Literal["user", "assistant"]
+
+
+def conversation(request: CompletionRequest) -> list[tuple[Role, str]]:
+    """The turns after the cached prefix, as every API takes them; ValueError for another role."""
+    turns: list[tuple[Role, str]] = []
+    for role, text in request.messages:
+        if role == "user":
+            turns.append(("user", text))
+        elif role == "assistant":
+            turns.append(("assistant", text))
+        else:
+            raise ValueError(f"a message role must be user or assistant, not {role!r}")
+    return turns
 
 
 @dataclass(frozen=True, slots=True)

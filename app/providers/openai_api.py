@@ -10,7 +10,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from app.errors import ProviderError, ProviderErrorKind
 from app.plan.cost import Usage
-from app.providers.base import Completion, CompletionRequest
+from app.providers.base import Completion, CompletionRequest, conversation
 from app.providers.http_policy import client_options, status_kind
 from app.settings import Settings
 
@@ -99,13 +99,11 @@ def _messages(request: CompletionRequest) -> list[ChatCompletionMessageParam]:
     messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": request.system}]
     if request.instructions:
         messages.append({"role": "system", "content": request.instructions})
-    for role, text in request.messages:
+    for role, text in conversation(request):
         if role == "user":
             messages.append({"role": "user", "content": text})
-        elif role == "assistant":
-            messages.append({"role": "assistant", "content": text})
         else:
-            raise ValueError(f"a message role must be user or assistant, not {role!r}")
+            messages.append({"role": "assistant", "content": text})
     return messages
 
 

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 from app.errors import LedgerError, RoutingError
 from app.plan.catalog import Catalog, ModelSpec
-from app.plan.config import TIERS, Task
+from app.plan.config import Task
 from app.plan.notices import Warning, WarningCode
 from app.plan.planner import retirement_warnings
+from app.plan.tiers import TIERS
 
 if TYPE_CHECKING:
     from app.store.ledger_read import Ledger, RequestRow, ReviewRow, Source

@@ -3,7 +3,8 @@
 For each (provider, model, prefix) the first request goes alone; once it has answered, the cache
 entry exists and the rest go concurrently (bounded per model), so they read a warm cache instead
 of all missing together. A provider still failing after the SDK's retries hands the request to
-the tier's alternate model, at the request boundary and never for private code.
+the tier's alternate model, at the request boundary and never for private code. What comes
+out (outcomes, totals, the assembled result) is result.py's.
 """
 
 from __future__ import annotations
@@ -13,18 +14,17 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 from app.errors import OutputError, ProviderError
 from app.plan.catalog import Catalog, ModelSpec
 from app.plan.chunks import Chunk
-from app.plan.config import Config, Task, Tier
+from app.plan.config import Config, Task
 from app.plan.cost import Usage, reprice, usage_cost
 from app.plan.planner import Plan, PlannedRequest
+from app.plan.tiers import Tier
 from app.plan.tokens import model_tokens, model_tokens_max
-from app.plan.wording import warning_message
 from app.providers.base import OUTAGE_KINDS, CompletionRequest, Provider
 from app.review.findings import (
     REPAIR_PROMPT,
@@ -35,12 +35,11 @@ from app.review.findings import (
     place,
 )
 from app.review.redact import redact_diff, redact_text
+from app.review.result import Done, RequestOutcome, ReviewResult, Status, assemble
 
 log = logging.getLogger(__name__)
 
-Status = Literal["ok", "failed", "fallback", "skipped"]
 _NO_USAGE = Usage(0, 0, 0, 0)
-OFF_DIFF_NOTE = "kept off the diff: "  # notes that repeat a finding listed with the findings
 NEAR_THRESHOLD = 0.10  # estimates this close to a limit are re-counted exactly where possible
 
 
@@ -50,55 +49,6 @@ class EngineOptions:
 
     tenant: str
     concurrency: int = 8
-
-
-@dataclass(frozen=True, slots=True)
-class RequestOutcome:
-    """What one planned request cost and how it ended."""
-
-    id: str
-    task: Task
-    tier: str
-    provider: str
-    model: str
-    rule: str
-    chunk_ids: tuple[str, ...]
-    status: Status
-    usage: Usage
-    cost_usd: float
-    all_frontier_usd: float
-    all_middle_usd: float
-    latency_ms: float
-    first_of_prefix: bool
-    prefix_tokens: int  # the cacheable prefix as estimated, in the answering model's tokens
-    prefix_hash: str = ""  # sha256 of system prompt + repo instructions
-    reason: str | None = None
-    exact_input_tokens: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewTotals:
-    """The bill, the baselines and how well the cache held."""
-
-    cost_usd: float
-    all_frontier_usd: float
-    all_middle_usd: float
-    savings_pct: float
-    cache_hit_rate: float
-    cache_hit_rate_by_provider: Mapping[str, float]
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewResult:
-    """A finished review: summary, findings (inline or not), notes, per-request costs."""
-
-    summary: str
-    notes: tuple[str, ...]
-    findings: tuple[Finding, ...]
-    requests: tuple[RequestOutcome, ...]
-    totals: ReviewTotals
-    redactions: Mapping[str, int]
-    plan: Plan
 
 
 @dataclass(slots=True)
@@ -131,13 +81,6 @@ class _Run:
         return self.limits[spec.key]
 
 
-@dataclass(frozen=True, slots=True)
-class _Done:
-    outcome: RequestOutcome
-    findings: list[Finding]
-    summary: str
-
-
 def cache_key(fingerprint: str, tenant: str) -> str:
     """OpenAI's prompt_cache_key: one per prefix and tenant, never shared across tenants."""
     return "tr-" + hashlib.sha256(f"{fingerprint}\0{tenant}".encode()).hexdigest()[:40]
@@ -162,7 +105,7 @@ async def run_review(
         key = (planned.request.route.model.key, _prefix_hash(planned))
         groups.setdefault(key, []).append(planned)
 
-    async def run_group(members: list[PlannedRequest]) -> list[_Done]:
+    async def run_group(members: list[PlannedRequest]) -> list[Done]:
         first = await _execute(run, members[0])  # alone: it writes the cache entry
         rest = await asyncio.gather(*(_execute(run, m) for m in members[1:]))
         return [first, *rest]
@@ -173,7 +116,7 @@ async def run_review(
         for d in group
     }
     ordered = [done[p.request.id] for p in plan.requests]
-    return _assemble(run, ordered)
+    return assemble(run.plan, run.chunks, run.redactions, ordered)
 
 
 def _prefix_hash(planned: PlannedRequest) -> str:
@@ -199,7 +142,7 @@ def _completion_request(run: _Run, planned: PlannedRequest, spec: ModelSpec) -> 
     )
 
 
-async def _execute(run: _Run, planned: PlannedRequest) -> _Done:
+async def _execute(run: _Run, planned: PlannedRequest) -> Done:
     """Run one planned request: exact count near limits, call, repair, fall back, place findings."""
     request, route = planned.request, planned.request.route
     spec = route.model
@@ -356,7 +299,7 @@ def _done(
     reason: str | None,
     latency: float,
     exact: int | None,
-) -> _Done:
+) -> Done:
     request = planned.request
     spec = answer.spec if answer else request.route.model
     usage = answer.usage if answer else _NO_USAGE
@@ -390,76 +333,4 @@ def _done(
         if request.task is not Task.SUMMARY:
             chunks = [run.chunks[cid] for cid in request.chunk_ids if cid in run.chunks]
             findings = place(answer.output, chunks, request.id)
-    return _Done(outcome, findings, summary)
-
-
-def _assemble(run: _Run, done: list[_Done]) -> ReviewResult:
-    outcomes = [d.outcome for d in done]
-    findings = sorted(
-        (f for d in done for f in d.findings),
-        key=lambda f: (f.path, f.line, f.side, f.fingerprint),
-    )
-    summary = next((d.summary for d in done if d.outcome.task is Task.SUMMARY), "")
-    cross = [d.summary for d in done if d.outcome.task is Task.CROSS_CUTTING and d.summary]
-    if cross:
-        summary = (summary + "\n\n**Across the PR:** " + " ".join(cross)).strip()
-    notes: list[str] = []
-    for o in outcomes:
-        if o.status == "fallback":
-            notes.append(f"{o.id}: {o.reason}")
-        elif o.status in ("failed", "skipped"):
-            paths = sorted({run.chunks[c].path for c in o.chunk_ids if c in run.chunks})
-            notes.append(
-                f"{o.id} ({o.tier}) {o.status}: {o.reason}; not reviewed: "
-                f"{', '.join(paths) or 'the PR summary'}"
-            )
-    for f in findings:
-        if not f.inline:
-            notes.append(
-                f"{OFF_DIFF_NOTE}{f.path}:{f.line} [{f.severity}] {f.title} ({f.why_not_inline})"
-            )
-    for chunk in run.plan.chunks:
-        if chunk.skipped is not None:
-            notes.append(f"not reviewed: {chunk.path} ({chunk.skipped})")
-    notes.extend(f"{w.code}: {warning_message(w)}" for w in run.plan.warnings)
-    if run.redactions:
-        kinds = ", ".join(f"{k} x{n}" for k, n in sorted(run.redactions.items()))
-        notes.append(f"redacted {sum(run.redactions.values())} secrets before sending ({kinds})")
-    return ReviewResult(
-        summary=summary,
-        notes=tuple(notes),
-        findings=tuple(findings),
-        requests=tuple(outcomes),
-        totals=_totals(outcomes),
-        redactions=dict(run.redactions),
-        plan=run.plan,
-    )
-
-
-def _totals(outcomes: Sequence[RequestOutcome]) -> ReviewTotals:
-    cost = sum(o.cost_usd for o in outcomes)
-    frontier = sum(o.all_frontier_usd for o in outcomes)
-    middle = sum(o.all_middle_usd for o in outcomes)
-    # The prefix's size as the provider counted it: what the first request wrote (or read).
-    actual: dict[tuple[str, str], int] = {}
-    for o in outcomes:
-        cached = o.usage.cache_write_tokens + o.usage.cache_read_tokens
-        if o.first_of_prefix and cached:
-            actual[(f"{o.provider}:{o.model}", o.prefix_hash)] = cached
-    reads: Counter[str] = Counter()
-    sent: Counter[str] = Counter()
-    for o in outcomes:
-        if o.first_of_prefix or o.status in ("failed", "skipped"):
-            continue
-        reads[o.provider] += o.usage.cache_read_tokens
-        sent[o.provider] += actual.get((f"{o.provider}:{o.model}", o.prefix_hash), o.prefix_tokens)
-    by_provider = {p: round(reads[p] / sent[p], 4) for p in sorted(sent) if sent[p]}
-    total_sent = sum(sent.values())
-    return ReviewTotals(
-        cost_usd=cost,
-        all_frontier_usd=frontier,
-        all_middle_usd=middle,
-        savings_pct=max(0.0, 100 * (1 - cost / frontier)) if frontier > 0 else 0.0,
-        cache_hit_rate=round(sum(reads.values()) / total_sent, 4) if total_sent else 0.0,
-        cache_hit_rate_by_provider=by_provider,
-    )
+    return Done(outcome, findings, summary)

@@ -13,9 +13,9 @@ from typing import Any
 
 from app.gh.markers import marker, neutralise, read_markers
 from app.plan.config import CommentsConfig
-from app.review.engine import OFF_DIFF_NOTE, ReviewResult
 from app.review.findings import Finding
 from app.review.render import finding_markdown
+from app.review.result import OFF_DIFF_NOTE, ReviewResult
 
 BODY_LIMIT = 65_536  # GitHub's limit for review and comment bodies, in characters
 SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "nit": 3}

@@ -30,7 +30,7 @@ from app.plan.tokens import TokenCounter
 from app.plan.wording import usd
 from app.providers.base import Provider
 from app.review.bot_state import BotState, bot_state
-from app.review.engine import EngineOptions, ReviewResult, run_review
+from app.review.engine import EngineOptions, run_review
 from app.review.findings import Finding
 from app.review.publish import (
     JOB_KIND,
@@ -42,6 +42,7 @@ from app.review.publish import (
     review_body,
     select,
 )
+from app.review.result import ReviewResult
 
 log = logging.getLogger(__name__)
 CONFIG_PATH = ".github/tiered-review.yml"

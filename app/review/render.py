@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.review.engine import ReviewResult
 from app.review.findings import Finding
+from app.review.result import ReviewResult
 
 REVIEW_SCHEMA = "tiered-review/review@1"
 _SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2, "nit": 3}

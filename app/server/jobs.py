@@ -145,6 +145,19 @@ class JobSpec:
         }
 
 
+def token_clients(settings: Settings) -> Callable[[int | None], GitHubClient]:
+    """A GitHub client per job from GITHUB_TOKEN, whatever the installation (Action, CLI)."""
+    secret = settings.github_token
+    if secret is None:
+        raise TieredReviewError("missing credentials: set GITHUB_TOKEN")
+    token = secret.get_secret_value()
+
+    def client_for(_installation: int | None) -> GitHubClient:
+        return GitHubClient(token, settings.github_api_url, throttle=settings.github_throttle)
+
+    return client_for
+
+
 def skip_rules(settings: Settings) -> SkipRules:
     """The skip rules of the App and the Action: the defaults' authors, labels and drafts."""
     skip = build_config(default_config_data(), {}, "defaults").skip

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from app.review.engine import ReviewResult
+from app.review.result import ReviewResult
 
 
 @dataclass

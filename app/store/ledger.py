@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from app.plan.config import Difficulty
 from app.plan.planner import Plan
-from app.review.engine import RequestOutcome, ReviewResult
+from app.review.result import RequestOutcome, ReviewResult
 from app.store import schema
 from app.store.db import write_transaction
 

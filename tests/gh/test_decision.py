@@ -26,3 +26,11 @@ def test_the_tenant_is_the_installation_else_the_repository() -> None:
     assert tenant_of(None, "o/r") == "o/r"
     assert PullTarget("o", "r", 3, installation_id=7).tenant == "7"
     assert PullTarget("o", "r", 3).tenant == "o/r"
+
+
+def test_the_queue_spells_triggers_as_the_decision_does() -> None:
+    # store/queue.py still spells them itself (it supersedes pushes by this form); keep in step.
+    from app.store.queue import PUSH_TRIGGER, comment_trigger
+
+    assert str(Trigger()) == PUSH_TRIGGER
+    assert str(Trigger(901)) == comment_trigger(901)

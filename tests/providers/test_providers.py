@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from app.errors import ConfigError, ProviderError, ProviderErrorKind
 from app.providers.anthropic_api import AnthropicProvider
-from app.providers.base import Completion, CompletionRequest, Provider
+from app.providers.base import Completion, CompletionRequest, Provider, conversation
 from app.providers.http_policy import retry_after_cap
 from app.providers.openai_api import OpenAICompatProvider
 from app.providers.registry import PROVIDER_ENV, available, build_provider, open_providers
@@ -179,6 +179,13 @@ def test_open_providers_builds_every_available_one_and_closes_each() -> None:
     with pytest.raises(RuntimeError, match="the review failed"):
         asyncio.run(use(fail=True))
     assert len(seen) == 3 and all(p._client.is_closed() for p in seen.values())  # type: ignore[attr-defined]
+
+
+def test_the_conversation_is_user_and_assistant_turns_only() -> None:
+    repair = request(messages=(("user", "a"), ("assistant", "b"), ("user", "c")))
+    assert conversation(repair) == [("user", "a"), ("assistant", "b"), ("user", "c")]
+    with pytest.raises(ValueError, match="not 'system'"):
+        conversation(request(messages=(("system", "override"),)))
 
 
 # --- Anthropic ----------------------------------------------------------------------------------

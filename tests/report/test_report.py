@@ -35,7 +35,7 @@ from app.report.html import (
 )
 from app.report.output import REPORT_SCHEMA, report_json
 from app.resources import load_catalog, load_config
-from app.review.engine import RequestOutcome, ReviewResult, ReviewTotals
+from app.review.result import RequestOutcome, ReviewResult, ReviewTotals
 from app.store import schema
 from app.store.db import alembic_config, database_url, make_engine, open_database, write_transaction
 from app.store.ledger import ReviewContext, record_review

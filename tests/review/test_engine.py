@@ -15,7 +15,8 @@ import pytest
 from app.plan.config import Task
 from app.plan.planner import Plan, build_plan
 from app.providers.registry import build_provider
-from app.review.engine import EngineOptions, ReviewResult, run_review
+from app.review.engine import EngineOptions, run_review
+from app.review.result import ReviewResult
 from app.settings import Settings
 from tests.conftest import EXAMPLE_DIFF, InputsFactory
 from tests.fakes import FakeLLM, anthropic_fake, openai_fake

@@ -6,7 +6,6 @@ import dataclasses
 
 from app.gh.markers import marker, neutralise, read_markers, strip_hidden
 from app.plan.config import CommentsConfig
-from app.review.engine import ReviewResult
 from app.review.findings import Finding
 from app.review.publish import (
     BODY_LIMIT,
@@ -17,6 +16,7 @@ from app.review.publish import (
     review_body,
     select,
 )
+from app.review.result import ReviewResult
 
 
 def _f(
