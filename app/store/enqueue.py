@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.store.db import serialize
 from app.store.job import PUSH_TRIGGER, EnqueueReason, EnqueueResult, JobState
@@ -93,10 +94,14 @@ class _Compiled:
 
     sql: str
     defaults: Mapping[str, Any]  # every parameter: the constants' values, None for the rest
+    passed: frozenset[str]  # the parameters each call passes
     order: tuple[str, ...] | None  # parameter names in order, for positional drivers
 
     def params(self, values: Mapping[str, Any]) -> Any:
-        merged = {name: values.get(name, default) for name, default in self.defaults.items()}
+        merged = {
+            name: values[name] if name in self.passed else constant
+            for name, constant in self.defaults.items()
+        }
         if self.order is None:
             return merged
         return tuple(merged[name] for name in self.order)
@@ -117,10 +122,14 @@ _CACHE: dict[str, _Statements] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _compile(stmt: sa.Executable, dialect: Dialect) -> _Compiled:
+def _compile(stmt: sa.ClauseElement, dialect: Dialect) -> _Compiled:
     compiled = stmt.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
     order = tuple(compiled.positiontup or ()) if compiled.positional else None
-    return _Compiled(compiled.string, compiled.construct_params(_check=False), order)
+    # The parameters without a value (each call passes them) as None, the constants as they are.
+    blanks = {name: None for name, bind in compiled.binds.items() if bind.required}
+    defaults = compiled.construct_params(blanks)
+    return _Compiled(compiled.string, dict(defaults), frozenset(blanks), order)
 
 
 def _statements(dialect: Dialect) -> _Statements:
