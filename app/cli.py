@@ -62,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the GitHub App (webhooks, queue, workers)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--role",
+        choices=["all", "web", "worker"],
+        default="all",
+        help="all: one process does everything; web: verify, enqueue and answer webhooks only; "
+        "worker: run queued jobs only (its port serves /healthz, /readyz, /metrics)",
+    )
     replay = sub.add_parser("replay", help="run the App's handler on a saved webhook payload")
     replay.add_argument("payload", type=Path, metavar="PAYLOAD.json")
     replay.add_argument("--event", required=True, help="the X-GitHub-Event name")
@@ -276,9 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "review":
             return run_review_command(args, out)
         if args.command == "serve":
-            from app.server.service import serve
+            from app.server.service import Role, serve
 
-            serve(Settings.from_env(), args.host, args.port)
+            serve(Settings.from_env(), args.host, args.port, Role(args.role))
             return 0
         if args.command == "eval":
             from app.evals.command import run_eval_command

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     workers: int = Field(4, gt=0, alias="TIERED_REVIEW_WORKERS")
     per_installation: int = Field(2, gt=0, alias="TIERED_REVIEW_PER_INSTALLATION")
     lease_s: float = Field(300.0, gt=0, alias="TIERED_REVIEW_LEASE_S")
+    # On SIGTERM, how long running jobs may take to finish before they go back to the queue.
+    drain_s: float = Field(25.0, gt=0, alias="TIERED_REVIEW_DRAIN_S")
     # Every process death costs each job it was running one attempt, whatever the job's fault:
     # five survive a short crash loop and still leave room for a real failure's retries.
     max_attempts: int = Field(5, ge=1, alias="TIERED_REVIEW_MAX_ATTEMPTS")

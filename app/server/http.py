@@ -2,7 +2,8 @@
 
 Nothing slow happens here: the signature is checked over the raw bytes, the delivery is
 classified, and the job row is committed before the answer, inside GitHub's 10-second budget.
-Workers (`worker.py`) do the reviews.
+Workers (`worker.py`) do the reviews, in this process or in others (`serve --role`); every
+process answers `/healthz`, `/readyz` and `/metrics`, and only the web edge `/webhook`.
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ class ServerParts:
     pool: PoolOptions
     run_workers: bool = True
     health: Callable[[], bool] = lambda: True
+    accept_webhooks: bool = True
+    role: str = "all"
 
 
 def create_app(parts: ServerParts) -> FastAPI:
-    """The FastAPI app: `POST /webhook`, `GET /healthz`, `GET /metrics`."""
+    """The FastAPI app: `POST /webhook` (web edge), `GET /healthz`, `/readyz`, `/metrics`."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -69,17 +72,20 @@ def create_app(parts: ServerParts) -> FastAPI:
                 await task
 
     app = FastAPI(title="tiered-review", lifespan=lifespan)
-    # One thread commits webhook jobs: acks queue in order instead of racing for the write lock.
-    writer = ThreadPoolExecutor(1, thread_name_prefix="enqueue")
+    parts.metrics.role.labels(parts.role).set(1)
+    if parts.accept_webhooks:
+        # One thread commits webhook jobs: acks queue in order instead of racing for the lock.
+        writer = ThreadPoolExecutor(1, thread_name_prefix="enqueue")
 
-    @app.post("/webhook")
-    async def webhook(request: Request) -> Response:
-        event = request.headers.get("x-github-event", "")
-        delivery = request.headers.get("x-github-delivery") or f"local-{uuid.uuid4()}"
-        with log_context(delivery_id=delivery, event=event):
-            return await _webhook(parts, request, event, delivery, writer)
+        @app.post("/webhook")
+        async def webhook(request: Request) -> Response:
+            event = request.headers.get("x-github-event", "")
+            delivery = request.headers.get("x-github-delivery") or f"local-{uuid.uuid4()}"
+            with log_context(delivery_id=delivery, event=event):
+                return await _webhook(parts, request, event, delivery, writer)
 
     @app.get("/healthz")
+    @app.get("/readyz")
     async def healthz() -> Response:
         try:
             ok = await asyncio.to_thread(parts.health)
@@ -129,7 +135,7 @@ async def _webhook(
         head_sha=decision.head_sha if isinstance(decision, ReviewDecision) else "",
         mode=spec.mode.value,
         trigger=str(spec.trigger),
-        payload=spec.to_payload(),
+        payload=spec.to_json(),
     )
     result = await asyncio.get_running_loop().run_in_executor(writer, enqueue)
     outcome = "queued" if result.created else result.reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -156,6 +157,10 @@ def token_clients(settings: Settings) -> Callable[[int | None], GitHubClient]:
         return GitHubClient(token, settings.github_api_url, throttle=settings.github_throttle)
 
     return client_for
+
+    def to_json(self) -> str:
+        """The payload as the queue stores it: compact JSON, keys sorted, serialised once."""
+        return json.dumps(self.to_payload(), sort_keys=True, separators=(",", ":"))
 
 
 def skip_rules(settings: Settings) -> SkipRules:

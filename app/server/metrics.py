@@ -17,6 +17,7 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
+        self.role = Gauge("tiered_review_role", "This process's serve --role", ["role"], registry=r)
         self.deliveries = Counter(
             "tiered_review_deliveries", "Webhook deliveries", ["event", "outcome"], registry=r
         )

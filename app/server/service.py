@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import gc
+import importlib.util
 import json
 import logging
 from collections.abc import Coroutine
@@ -30,6 +32,14 @@ from app.store.db import open_database
 from app.store.queue import JobQueue
 
 log = logging.getLogger(__name__)
+
+
+class Role(enum.StrEnum):
+    """What a `serve` process does: everything, only the web edge, or only the workers."""
+
+    ALL = "all"  # one process: webhooks in, reviews out (the default)
+    WEB = "web"  # verifies, enqueues and answers; runs no job
+    WORKER = "worker"  # claims and runs jobs; answers only /healthz, /readyz and /metrics
 
 
 def client_factory(settings: Settings) -> tuple[Any, InstallationTokens | None]:
@@ -73,7 +83,10 @@ def runner(settings: Settings, ledger: Engine, metrics: Metrics | None = None) -
 def pool_options(settings: Settings) -> PoolOptions:
     """Worker counts and lease length from the settings."""
     return PoolOptions(
-        workers=settings.workers, per_tenant=settings.per_installation, lease_s=settings.lease_s
+        workers=settings.workers,
+        per_tenant=settings.per_installation,
+        lease_s=settings.lease_s,
+        drain_s=settings.drain_s,
     )
 
 
@@ -94,12 +107,13 @@ def replay(settings: Settings, path: Path, event: str) -> str:
     return json.dumps({"action": decision.kind, "reason": decision.reason, "outcome": outcome})
 
 
-def build_server(settings: Settings, *, run_workers: bool = True) -> tuple[FastAPI, Engine]:
-    """The App: verified webhooks into the durable queue, workers running the jobs."""
-    if settings.github_webhook_secret is None:
+def build_server(settings: Settings, *, role: Role = Role.ALL) -> tuple[FastAPI, Engine]:
+    """The App, or its `role` part: verified webhooks into the queue, workers running jobs."""
+    if settings.github_webhook_secret is None and role is not Role.WORKER:
         raise TieredReviewError(
             "GITHUB_WEBHOOK_SECRET is required: refusing to accept unsigned webhooks"
         )
+    secret = settings.github_webhook_secret
     engine = open_database(settings.database)
     queue = JobQueue(engine, max_attempts=settings.max_attempts)
     metrics = Metrics()
@@ -114,28 +128,51 @@ def build_server(settings: Settings, *, run_workers: bool = True) -> tuple[FastA
         return True
 
     parts = ServerParts(
-        secret=settings.github_webhook_secret.get_secret_value().encode(),
+        secret=secret.get_secret_value().encode() if secret is not None else b"",
         queue=queue,
         rules=skip_rules(settings),
         handle=handle,
         metrics=metrics,
         pool=pool_options(settings),
-        run_workers=run_workers,
+        run_workers=role is not Role.WEB,
         health=healthy,
+        accept_webhooks=role is not Role.WORKER,
+        role=role.value,
     )
     return create_app(parts), engine
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
-    """Run the App under uvicorn until stopped."""
+def serve(settings: Settings, host: str, port: int, role: Role = Role.ALL) -> None:
+    """Run the App (or its `role` part) under uvicorn until stopped.
+
+    uvicorn picks uvloop and httptools when they are installed (the `fast` extra), else
+    asyncio and h11; both work, the first pair answers webhooks with less CPU.
+    """
     import uvicorn
 
     configure_json_logging()
-    app, engine = build_server(settings)
+    app, engine = build_server(settings, role=role)
+    fast = {name: importlib.util.find_spec(name) is not None for name in ("uvloop", "httptools")}
+    log.info(
+        "serving role=%s on %s:%d (loop %s, http %s)",
+        role.value,
+        host,
+        port,
+        "uvloop" if fast["uvloop"] else "asyncio",
+        "httptools" if fast["httptools"] else "h11",
+    )
     # Everything imported so far lives as long as the process: keep it out of the collector's
     # full passes, which otherwise stall every in-flight webhook for 80-170 ms (measured).
     gc.freeze()
     try:
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            loop="auto",
+            http="auto",
+            log_config=None,
+            access_log=False,
+        )
     finally:
         engine.dispose()
