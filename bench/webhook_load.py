@@ -1,9 +1,12 @@
 """Ack latency of the App's webhook edge under load, and exactly-once jobs behind it.
 
-    python bench/webhook_load.py [--deliveries 200] [--in-flight 20]
+    python bench/webhook_load.py [--deliveries 200] [--in-flight 20] [--role all|web]
 
 The App runs as its own process (`python -m app serve` on 127.0.0.1, a temporary SQLite
 queue) against the loopback fakes of GitHub and the Anthropic API, which run in this process.
+With `--role web` the same load then runs again on a fresh queue and fresh fakes against the
+split topology: one `serve --role web` process taking the deliveries and two
+`serve --role worker` processes reviewing meanwhile; both figures print side by side.
 One repository holds one PR per delivery, each a small three-file diff (three model requests).
 The deliveries are the real `pull_request.opened` payload, edited per PR (number, head SHA,
 repository) and signed with HMAC-SHA256 over the exact bytes; at most `--in-flight` are on the
@@ -300,16 +303,32 @@ def server_env(gh_url: str, llm_url: str, db: Path) -> dict[str, str]:
     return env
 
 
-def start_server(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as log_file:
+def start_server(
+    env: dict[str, str], port: int, log_path: Path, role: str = "all"
+) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if role == "worker" and WORKER_NICE:  # see --worker-nice
+        command = ["nice", "-n", str(WORKER_NICE), *command]
+    with log_path.open("ab") as log_file:
         return subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "--role", role],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
+
+
+def profile(proc: subprocess.Popen[bytes], name: str) -> subprocess.Popen[bytes] | None:
+    """With --profile: py-spy samples the process's CPU until it exits, then writes its stacks."""
+    if PROFILE_DIR is None:
+        return None
+    out = PROFILE_DIR / f"{name}.txt"
+    command = ["py-spy", "record", "--format", "raw", "--nonblocking", "--pid", str(proc.pid)]
+    return subprocess.Popen(
+        [*command, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def wait_healthy(proc: subprocess.Popen[bytes], base_url: str) -> None:
@@ -348,14 +367,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def drain(queue: JobQueue, proc: subprocess.Popen[bytes]) -> tuple[dict[JobState, int], float]:
-    """Wait until no job is queued or running (or the time bound, or the App exits)."""
+def drain(
+    queue: JobQueue, procs: list[subprocess.Popen[bytes]]
+) -> tuple[dict[JobState, int], float]:
+    """Wait until no job is queued or running (or the time bound, or a process exits)."""
     started = time.monotonic()
     while True:
         depth = queue.depth()
         if depth[JobState.QUEUED] == 0 and depth[JobState.RUNNING] == 0:
             return depth, time.monotonic() - started
-        if time.monotonic() - started > DRAIN_TIMEOUT_S or proc.poll() is not None:
+        exited = any(p.poll() is not None for p in procs)
+        if time.monotonic() - started > DRAIN_TIMEOUT_S or exited:
             return depth, time.monotonic() - started
         time.sleep(0.25)
 
@@ -371,26 +393,71 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deliveries", type=int, default=200)
     parser.add_argument("--in-flight", type=int, default=20)
+    parser.add_argument(
+        "--role",
+        choices=["all", "web"],
+        default="all",
+        help="web: also run the load against one web process and two worker processes",
+    )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="start the worker processes under `nice -n N` (docs/scale.md: one machine)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="run each process under py-spy into DIR"
+    )
     args = parser.parse_args()
+    global PROFILE_DIR, WORKER_NICE
+    PROFILE_DIR = args.profile
+    WORKER_NICE = args.worker_nice
     if not HOOK.is_file():
         print(f"missing fixture: shared/fixtures/github-webhooks/{HOOK.name}", file=sys.stderr)
         return 2
     if args.deliveries < REDELIVERIES + DUPLICATE_PUSHES or args.in_flight < 1:
         parser.error(f"need --deliveries >= {REDELIVERIES + DUPLICATE_PUSHES} and --in-flight >= 1")
-    workdir = Path(tempfile.mkdtemp(prefix="webhook-load-"))
-    try:
-        return run(args.deliveries, args.in_flight, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()} ({platform.python_implementation()}); "
+        f"load average before: {os.getloadavg()[0]:.2f}"
+    )
+    topologies = ["all", "web"] if args.role == "web" else ["all"]
+    results: dict[str, tuple[int, float]] = {}
+    for topology in topologies:
+        workdir = Path(tempfile.mkdtemp(prefix="webhook-load-"))
+        try:
+            print(f"--- topology {TOPOLOGIES[topology]}")
+            results[topology] = run(args.deliveries, args.in_flight, workdir, topology)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(
+        "summary: "
+        + "; ".join(f"{TOPOLOGIES[t]}: ack_p99_ms={p99:.1f}" for t, (_, p99) in results.items())
+        + f"; load average after: {os.getloadavg()[0]:.2f}"
+    )
+    return max(code for code, _ in results.values())
 
 
-def run(count: int, in_flight: int, workdir: Path) -> int:
+PROFILE_DIR: Path | None = None  # --profile
+WORKER_NICE = 0  # --worker-nice
+
+
+# What `--role` starts: the name printed, and the `serve --role` of each process (web first).
+TOPOLOGIES = {"all": "one process (--role all)", "web": "--role web + 2 x --role worker"}
+ROLES = {"all": ["all"], "web": ["web", "worker", "worker"]}
+
+
+def run(count: int, in_flight: int, workdir: Path, topology: str = "all") -> tuple[int, float]:
+    """One load against one topology: prints its figures, returns (exit code, ack p99 ms)."""
     originals, followers = plan_deliveries(count)
     problems: list[str] = []
     db = workdir / "queue.db"
     log_path = workdir / "server.log"
-    proc: subprocess.Popen[bytes] | None = None
-    code: int | None = None
+    procs: list[subprocess.Popen[bytes]] = []
+    spies: list[subprocess.Popen[bytes] | None] = []
+    codes: list[int | None] = []
     try:
         with (
             github_fake() as (gh_url, gh),
@@ -409,10 +476,14 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
                     files=pr_files(pr_diff(n)),
                     user="Codertocat",
                 )
-            port = free_port()
-            base_url = f"http://127.0.0.1:{port}"
-            proc = start_server(server_env(gh_url, llm_url, db), port, log_path)
-            wait_healthy(proc, base_url)
+            env = server_env(gh_url, llm_url, db)
+            ports = [free_port() for _ in ROLES[topology]]
+            for role, port in zip(ROLES[topology], ports, strict=True):
+                procs.append(start_server(env, port, log_path, role))
+                # One at a time: the first migrates the new database, the rest find it ready.
+                wait_healthy(procs[-1], f"http://127.0.0.1:{port}")
+                spies.append(profile(procs[-1], f"{topology}-{role}-{port}"))
+            base_url = f"http://127.0.0.1:{ports[0]}"
 
             load_started = time.perf_counter()
             acks = asyncio.run(load(base_url, originals, followers, in_flight))
@@ -421,7 +492,7 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
             engine = make_engine(f"sqlite:///{db}")
             try:
                 queue = JobQueue(engine)
-                depth, drain_s = drain(queue, proc)
+                depth, drain_s = drain(queue, procs)
                 with engine.connect() as conn:
                     job_rows = conn.execute(sa.select(jobs.c.id, jobs.c.pr_number)).all()
                     delivery_count = conn.execute(
@@ -450,19 +521,21 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
             gh_calls = len(gh.requests)
             gh_invalid = len(gh.invalid)
             gh_errors = gh.response_errors
-            code = stop_server(proc)  # before the fakes go away
+            codes = [stop_server(p) for p in procs]  # before the fakes go away
     except TimeoutError:
         problems.append(f"the load did not finish within {LOAD_TIMEOUT_S:.0f} s")
         acks = []
     finally:
-        if proc is not None:
-            code = stop_server(proc)
+        codes = [stop_server(p) for p in procs]
+        for spy in spies:
+            if spy is not None:
+                spy.wait(STOP_TIMEOUT_S)
 
     if not acks:
         print("\n".join(problems), file=sys.stderr)
         print(tail(log_path), file=sys.stderr)
         print("exactly_once=no")
-        return 1
+        return 1, math.nan
 
     first = [a for a in acks if a.delivery.kind == "original"]
     again = [a for a in acks if a.delivery.kind != "original"]
@@ -515,14 +588,10 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
             f"fake GitHub: {gh_invalid} requests outside its OpenAPI, "
             f"{len(gh_errors)} responses off the schema"
         )
-    if code not in (0, -signal.SIGTERM):
-        problems.append(f"the App exited with status {code}")
+    if any(code not in (0, -signal.SIGTERM) for code in codes):
+        problems.append(f"the App's processes exited with {codes}")
 
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()} ({platform.python_implementation()})"
-    )
     print(
         f"deliveries: {len(first)} originals, {in_flight} in flight, "
         f"+ {REDELIVERIES} redeliveries and {DUPLICATE_PUSHES} duplicate pushes; "
@@ -552,7 +621,7 @@ def run(count: int, in_flight: int, workdir: Path) -> int:
     if problems:
         print(tail(log_path), file=sys.stderr)
     print(f"exactly_once={'no' if problems else 'yes'}")
-    return 1 if problems else 0
+    return (1 if problems else 0), p99
 
 
 if __name__ == "__main__":

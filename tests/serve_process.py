@@ -37,8 +37,9 @@ def sign(body: bytes, secret: bytes) -> str:
 class ServeProcess:
     """The App on a fixed loopback port; each start writes its output to a log of its own."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path | None = None, role: str = "all") -> None:
         self.env = {"PYTHONPATH": str(ROOT), **env}
+        self.role = role
         self.port = free_port()
         self.log_dir = log_dir
         self.proc: subprocess.Popen[bytes] | None = None
@@ -55,14 +56,14 @@ class ServeProcess:
             self.proc = self._popen(subprocess.DEVNULL)
             return
         # The port keeps the logs of several processes sharing a folder apart.
-        path = self.log_dir / f"serve-{self.port}-{len(self.logs) + 1}.log"
+        path = self.log_dir / f"serve-{self.role}-{self.port}-{len(self.logs) + 1}.log"
         self.logs.append(path)
         with path.open("wb") as out:
             self.proc = self._popen(out)
 
     def _popen(self, out: int | IO[bytes]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "app", "serve", "--port", str(self.port), "--role", self.role],
             cwd=ROOT,
             env=self.env,
             stdin=subprocess.DEVNULL,

@@ -9,11 +9,9 @@ process answers `/healthz`, `/readyz` and `/metrics`, and only the web edge `/we
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +22,12 @@ from fastapi.responses import JSONResponse, Response
 from app.errors import WebhookError
 from app.gh.decision import JobDecision, ReviewDecision
 from app.gh.webhooks import SkipRules, classify, parse_json, verify_signature
+from app.server.committer import GroupCommitter
 from app.server.jobs import JobSpec
 from app.server.logs import log_context
 from app.server.metrics import Metrics
 from app.server.worker import PoolOptions, run_pool
-from app.store.queue import JobQueue
+from app.store.queue import JobQueue, NewJob
 
 log = logging.getLogger(__name__)
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
@@ -74,8 +73,8 @@ def create_app(parts: ServerParts) -> FastAPI:
     app = FastAPI(title="tiered-review", lifespan=lifespan)
     parts.metrics.role.labels(parts.role).set(1)
     if parts.accept_webhooks:
-        # One thread commits webhook jobs: acks queue in order instead of racing for the lock.
-        writer = ThreadPoolExecutor(1, thread_name_prefix="enqueue")
+        # One thread commits webhook jobs, in batches: see committer.py.
+        writer = GroupCommitter(parts.queue)
 
         @app.post("/webhook")
         async def webhook(request: Request) -> Response:
@@ -106,7 +105,7 @@ def create_app(parts: ServerParts) -> FastAPI:
 
 
 async def _webhook(
-    parts: ServerParts, request: Request, event: str, delivery: str, writer: ThreadPoolExecutor
+    parts: ServerParts, request: Request, event: str, delivery: str, writer: GroupCommitter
 ) -> Response:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY:
@@ -124,8 +123,7 @@ async def _webhook(
         log.info("delivery %s: %s (%s)", delivery, decision.kind, decision.reason)
         return _answer(parts, event, decision.kind, 200, decision.reason)
     spec = JobSpec.from_decision(decision)
-    enqueue = functools.partial(
-        parts.queue.enqueue,
+    job = NewJob(
         delivery_id=delivery,
         event=event,
         kind=spec.kind.value,
@@ -137,7 +135,7 @@ async def _webhook(
         trigger=str(spec.trigger),
         payload=spec.to_json(),
     )
-    result = await asyncio.get_running_loop().run_in_executor(writer, enqueue)
+    result = await writer.enqueue(job)
     outcome = "queued" if result.created else result.reason
     parts.metrics.deliveries.labels(event, outcome).inc()
     with log_context(repository=spec.repository, pr=spec.pr_number):

@@ -68,6 +68,30 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class NewJob:
+    """A delivery and the job it asks for, as the web edge hands it to the queue."""
+
+    delivery_id: str
+    event: str
+    kind: str
+    tenant: str
+    repository: str
+    pr_number: int
+    head_sha: str
+    mode: str
+    trigger: str
+    payload: str  # the job's JSON object, serialised once by the caller
+
+    def params(self, max_attempts: int, now: float) -> dict[str, Any]:
+        """The enqueue statements' parameters for this job."""
+        key = idempotency_key(
+            self.repository, self.pr_number, self.head_sha, self.mode, self.trigger
+        )
+        values = {name: getattr(self, name) for name in self.__slots__}
+        return {**values, "key": key, "max_attempts": max_attempts, "now": now}
+
+
+@dataclass(frozen=True, slots=True)
 class EnqueueResult:
     """The job a delivery maps to; `created` when this call put new work on the queue."""
 

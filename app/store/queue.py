@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from app.store.job import (
     EnqueueResult,
     Job,
     JobState,
+    NewJob,
     comment_trigger,
     idempotency_key,
     job_from_row,
@@ -50,6 +51,7 @@ __all__ = [
     "Job",
     "JobQueue",
     "JobState",
+    "NewJob",
     "comment_trigger",
     "idempotency_key",
 ]
@@ -98,22 +100,20 @@ class JobQueue:
 
         `payload` is the job's JSON object, or its JSON text when the caller has it already.
         """
-        job = {
-            "delivery_id": delivery_id,
-            "event": event,
-            "kind": kind,
-            "tenant": tenant,
-            "repository": repository,
-            "pr_number": pr_number,
-            "head_sha": head_sha,
-            "mode": mode,
-            "trigger": trigger,
-            "key": idempotency_key(repository, pr_number, head_sha, mode, trigger),
-            "payload": payload
-            if isinstance(payload, str)
-            else json.dumps(payload, sort_keys=True, separators=(",", ":")),
-            "max_attempts": self._max_attempts,
-        }
+        if not isinstance(payload, str):
+            payload = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        job = NewJob(
+            delivery_id,
+            event,
+            kind,
+            tenant,
+            repository,
+            pr_number,
+            head_sha,
+            mode,
+            trigger,
+            payload,
+        )
         # SQLite's BEGIN IMMEDIATE serializes enqueues, so the lookups always see the winner;
         # on PostgreSQL `enqueue_in` takes its PR's lock for the same effect. Should a unique
         # constraint still fire (a writer that does not take the lock), roll back and look
@@ -121,11 +121,37 @@ class JobQueue:
         for attempt in range(2):
             try:
                 with write_transaction(self._engine) as conn:
-                    return enqueue_in(conn, {**job, "now": self._clock()})
+                    return enqueue_in(conn, job.params(self._max_attempts, self._clock()))
             except IntegrityError:
                 if attempt:
                     raise
         raise AssertionError("unreachable")
+
+    def enqueue_batch(self, batch: Sequence[NewJob]) -> list[EnqueueResult | Exception]:
+        """`enqueue` each job, all in one transaction: one commit (and fsync) for the batch.
+
+        The web edge's group commit: a delivery's 202 waits for its batch to commit. Should
+        the batch fail, each job is enqueued on its own, and gets its own result or error.
+        Jobs are recorded in the order of their PR's lock (stable: a PR's deliveries keep
+        their order), so that two web processes' batches cannot deadlock on PostgreSQL.
+        """
+        order = sorted(range(len(batch)), key=lambda i: (batch[i].repository, batch[i].pr_number))
+        results: list[EnqueueResult | Exception | None] = [None] * len(batch)
+        try:
+            with write_transaction(self._engine) as conn:
+                now = self._clock()
+                for i in order:
+                    results[i] = enqueue_in(conn, batch[i].params(self._max_attempts, now))
+        except Exception:  # noqa: BLE001 - retried one by one below, where each error is kept
+            for i in order:
+                try:
+                    results[i] = self._enqueue_one(batch[i])
+                except Exception as exc:  # noqa: BLE001 - handed to that delivery's caller
+                    results[i] = exc
+        return [r for r in results if r is not None]
+
+    def _enqueue_one(self, job: NewJob) -> EnqueueResult:
+        return self.enqueue(**{name: getattr(job, name) for name in NewJob.__slots__})
 
     def claim(
         self, owner: str, lease_s: float, *, max_running_per_tenant: int | None = None
