@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 import pytest
@@ -104,7 +104,14 @@ def open_pr(gh: Any, number: int) -> bytes:
     return json.dumps(data).encode()
 
 
-def deliver(server: ServeProcess, body: bytes, delivery: str) -> dict[str, Any]:
+class Reachable(Protocol):
+    """A process's base URL: a ServeProcess, or a Compose service run as a process."""
+
+    @property
+    def url(self) -> str: ...
+
+
+def deliver(server: Reachable, body: bytes, delivery: str) -> dict[str, Any]:
     response = httpx2.post(
         f"{server.url}/webhook",
         content=body,
@@ -121,7 +128,7 @@ def deliver(server: ServeProcess, body: bytes, delivery: str) -> dict[str, Any]:
     return answer
 
 
-def metric(server: ServeProcess, name: str, **labels: str) -> float:
+def metric(server: Reachable, name: str, **labels: str) -> float:
     """The sum of `server`'s `/metrics` samples named `name` with these labels (0 when none)."""
     text = httpx2.get(f"{server.url}/metrics", timeout=10).text
     return sum(
