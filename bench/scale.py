@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -207,6 +208,7 @@ def run_once(procs: int, count: int, db_url: str, args: argparse.Namespace, logs
     bodies = {n: opened_body(template, n) for n in range(1, count + 1)}
     engine = make_engine(db_url)
     servers: list[ServeProcess] = []
+    spies: list[subprocess.Popen[bytes] | None] = []
     try:
         migrate(engine)
         with (
@@ -245,6 +247,7 @@ def run_once(procs: int, count: int, db_url: str, args: argparse.Namespace, logs
                 server.launch()
             for server in servers:
                 server.wait_healthy(60)
+            spies = [profile(s, args.profile, f"procs-{procs}") for s in servers]
 
             serve_cpu = sum(cpu_seconds(s.proc.pid) for s in servers if s.proc)
             bench_cpu = time.process_time()
@@ -267,8 +270,24 @@ def run_once(procs: int, count: int, db_url: str, args: argparse.Namespace, logs
     finally:
         for server in servers:
             server.stop()
+        for spy in spies:
+            if spy is not None:
+                spy.wait(30)
         engine.dispose()
     return run
+
+
+def profile(server: ServeProcess, folder: Path | None, name: str) -> subprocess.Popen[bytes] | None:
+    """With --profile: py-spy samples the server's CPU until it exits, then writes its stacks."""
+    if folder is None or server.proc is None:
+        return None
+    out = folder / f"{name}-{server.port}.txt"
+    return subprocess.Popen(
+        ["py-spy", "record", "--format", "raw", "--nonblocking", "--pid", str(server.proc.pid)]
+        + ["-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def drain(queue: JobQueue, servers: list[ServeProcess]) -> bool:
@@ -352,6 +371,9 @@ def main() -> int:
     parser.add_argument("--procs", type=int, default=4)
     parser.add_argument("--latency", type=float, default=0.5, help="seconds per model request")
     parser.add_argument("--in-flight", type=int, default=20)
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="sample each server with py-spy into DIR"
+    )
     args = parser.parse_args()
     if not args.db:
         parser.error(f"pass --db DSN or set {PG_ENV} (bash .ci/postgres python {sys.argv[0]})")

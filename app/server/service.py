@@ -22,6 +22,8 @@ from app.gh.client import GitHubClient
 from app.gh.decision import JobDecision
 from app.gh.webhooks import classify, parse_json
 from app.plan.tokens import load_counter
+from app.providers.registry import available, build_provider
+from app.resources import default_config_data, load_prompts
 from app.server.http import ServerParts, create_app
 from app.server.jobs import JobRunner, JobSpec, skip_rules
 from app.server.logs import configure_json_logging
@@ -80,6 +82,20 @@ def runner(settings: Settings, ledger: Engine, metrics: Metrics | None = None) -
     return JobRunner(settings, client_for, counter, metrics, ledger=ledger)
 
 
+def warm_up(settings: Settings) -> None:
+    """Pay a worker's one-off costs before it claims a job, not inside its first jobs.
+
+    Importing the model SDKs, building the shared TLS context and reading the prompts cost
+    about two seconds of CPU (bench/scale.py's profile); paid lazily, every worker process paid
+    them inside the measured run, in the first jobs' threads at once. Clients built here are
+    dropped: each job builds its own, on its own event loop.
+    """
+    load_prompts()
+    default_config_data()
+    for name in sorted(available(settings)):
+        build_provider(name, settings)
+
+
 def pool_options(settings: Settings) -> PoolOptions:
     """Worker counts and lease length from the settings."""
     return PoolOptions(
@@ -118,6 +134,8 @@ def build_server(settings: Settings, *, role: Role = Role.ALL) -> tuple[FastAPI,
     queue = JobQueue(engine, max_attempts=settings.max_attempts)
     metrics = Metrics()
     job_runner = runner(settings, engine, metrics)
+    if role is not Role.WEB:
+        warm_up(settings)
 
     def handle(job: Any) -> Coroutine[Any, Any, str]:
         return job_runner.run(JobSpec.from_payload(job.payload))

@@ -24,10 +24,16 @@ CLAIM_TRIES = 3
 
 
 def claim_in(
-    conn: Connection, owner: str, now: float, lease_s: float, limit: int | None
+    conn: Connection, owner: str, now: float, lease_s: float, limit: int | None, *, sweep: bool
 ) -> Job | None:
-    """Take the oldest runnable job in `conn`'s write transaction (see JobQueue.claim)."""
-    _fail_exhausted_leases(conn, now)
+    """Take the oldest runnable job in `conn`'s write transaction (see JobQueue.claim).
+
+    With `sweep`, first mark failed the jobs whose lease expired on their last attempt. They
+    are never runnable, so the sweep only tidies their state: callers run it now and then, not
+    on every poll.
+    """
+    if sweep:
+        _fail_exhausted_leases(conn, now)
     full: set[str] = set()
     for _ in range(CLAIM_TRIES):
         found = conn.execute(_skip_locked(_candidate(now, limit, full), conn)).first()
@@ -63,7 +69,11 @@ def _fail_exhausted_leases(conn: Connection, now: float) -> None:
 
 def _runnable(table: sa.FromClause, now: float) -> sa.ColumnElement[bool]:
     queued = sa.and_(table.c.state == JobState.QUEUED, table.c.available_at <= now)
-    abandoned = sa.and_(table.c.state == JobState.RUNNING, table.c.lease_expires_at < now)
+    abandoned = sa.and_(
+        table.c.state == JobState.RUNNING,
+        table.c.lease_expires_at < now,
+        table.c.attempts < table.c.max_attempts,  # else the sweep fails it: see above
+    )
     return sa.or_(queued, abandoned)
 
 

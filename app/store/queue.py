@@ -15,6 +15,7 @@ they write.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -45,6 +46,8 @@ __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "LOST_LEASE_ERROR",
     "PUSH_TRIGGER",
+    "RELEASED_NOTE",
+    "SWEEP_EVERY_S",
     "Delivery",
     "EnqueueReason",
     "EnqueueResult",
@@ -59,6 +62,8 @@ __all__ = [
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_BACKOFF_BASE_S = 30.0
 DEFAULT_BACKOFF_MAX_S = 900.0
+# How often claims mark failed the jobs whose lease ran out on their last attempt (seconds).
+SWEEP_EVERY_S = 5.0
 RELEASED_NOTE = "returned to the queue when its worker stopped"
 
 
@@ -81,6 +86,7 @@ class JobQueue:
         self._max_attempts = max_attempts
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
+        self._next_sweep = -math.inf  # when a claim next fails the exhausted leases
 
     def enqueue(
         self,
@@ -166,8 +172,11 @@ class JobQueue:
         if max_running_per_tenant is not None and max_running_per_tenant < 1:
             raise ValueError("max_running_per_tenant must be at least 1")
         now = self._clock()
+        sweep = now >= self._next_sweep
+        if sweep:  # a race between threads only sweeps twice
+            self._next_sweep = now + SWEEP_EVERY_S
         with write_transaction(self._engine) as conn:
-            return claim_in(conn, owner, now, lease_s, max_running_per_tenant)
+            return claim_in(conn, owner, now, lease_s, max_running_per_tenant, sweep=sweep)
 
     def heartbeat(self, job_id: int, owner: str, lease_s: float) -> bool:
         """Extend the lease to now + `lease_s`; False when `owner` no longer holds the job."""

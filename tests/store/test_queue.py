@@ -37,6 +37,7 @@ from app.store.db import (
 from app.store.queue import (
     LOST_LEASE_ERROR,
     PUSH_TRIGGER,
+    SWEEP_EVERY_S,
     EnqueueReason,
     EnqueueResult,
     JobQueue,
@@ -397,6 +398,19 @@ def test_worker_lost_on_the_final_attempt_fails_the_job(queue: JobQueue, clock: 
         3,
         LOST_LEASE_ERROR,
     )
+
+
+def test_an_exhausted_lease_is_never_claimed_between_sweeps(queue: JobQueue, clock: Clock) -> None:
+    job_id = push(queue, "d-1").job_id
+    for _ in range(3):  # the first claim sweeps; the next sweep is SWEEP_EVERY_S later
+        assert queue.claim("doomed", 0.5) is not None
+        clock.advance(1)
+    assert SWEEP_EVERY_S > 3
+    assert queue.claim("w2", 0.5) is None  # no sweep yet, and still not runnable
+    assert queue.get(job_id).state == JobState.RUNNING
+    clock.advance(SWEEP_EVERY_S)
+    assert queue.claim("w2", 0.5) is None
+    assert queue.get(job_id).state == JobState.FAILED
 
 
 # --- retries ----------------------------------------------------------------------------------
