@@ -145,6 +145,10 @@ class JobSpec:
             "comment_id": self.trigger.comment_id,
         }
 
+    def to_json(self) -> str:
+        """The payload as the queue stores it: compact JSON, keys sorted, serialised once."""
+        return json.dumps(self.to_payload(), sort_keys=True, separators=(",", ":"))
+
 
 def token_clients(settings: Settings) -> Callable[[int | None], GitHubClient]:
     """A GitHub client per job from GITHUB_TOKEN, whatever the installation (Action, CLI)."""
@@ -157,10 +161,6 @@ def token_clients(settings: Settings) -> Callable[[int | None], GitHubClient]:
         return GitHubClient(token, settings.github_api_url, throttle=settings.github_throttle)
 
     return client_for
-
-    def to_json(self) -> str:
-        """The payload as the queue stores it: compact JSON, keys sorted, serialised once."""
-        return json.dumps(self.to_payload(), sort_keys=True, separators=(",", ":"))
 
 
 def skip_rules(settings: Settings) -> SkipRules:
