@@ -23,6 +23,7 @@ SUMMARY_KIND = "summary"
 JOB_KIND = "job"
 SHAS_KIND = "reviewed"
 FINGERPRINT_KIND = "fp"
+ROUTE_KIND = "route"  # "TIER DIFFICULTY CATEGORY": what a reply in the thread is routed by
 SPENT_KIND = "spent"  # "YYYY-MM-DD USD", one per review run: the Action's daily cap adds them
 
 
@@ -65,9 +66,14 @@ def select(
     return Selection(tuple(inline), tuple(summary), tuple(duplicates))
 
 
-def comment_payload(finding: Finding) -> dict[str, Any]:
-    """One inline comment as `POST .../pulls/{n}/reviews` wants it, with its fingerprint."""
+def comment_payload(finding: Finding, route: str = "") -> dict[str, Any]:
+    """One inline comment as `POST .../pulls/{n}/reviews` wants it, with its fingerprint.
+
+    `route` ("TIER DIFFICULTY") is kept in a marker with the category, for replies and feedback.
+    """
     tail = "\n\n" + marker(FINGERPRINT_KIND, finding.fingerprint)
+    if route:
+        tail += "\n" + marker(ROUTE_KIND, f"{route} {finding.category}")
     text = neutralise(finding_markdown(finding))
     if len(text) + len(tail) > BODY_LIMIT:  # keep the marker; say what was cut
         note = "\n\n_[cut at GitHub's 65,536-character limit]_"
