@@ -24,6 +24,7 @@ query Threads($owner: String!, $name: String!, $number: Int!, $after: String) {
           isResolved
           isOutdated
           path
+          resolvedBy { login }
           comments(first: 1) { nodes { databaseId author { login } } }
         }
         pageInfo { hasNextPage endCursor }
@@ -57,6 +58,7 @@ class ReviewThread:
     path: str
     first_comment_id: int | None
     first_author: str  # GraphQL gives a bot's login without `[bot]`
+    resolved_by: str = ""
 
 
 def thread_of(
@@ -67,12 +69,24 @@ def thread_of(
     Read as raw pages: PyGithub would fetch each first comment again to learn that it has no
     `in_reply_to_id` (GitHub omits the field rather than sending null).
     """
+    comments = review_comments(client, owner, repo, number)
+    this = next((c for c in comments if c.id == comment_id), None)
+    if this is None:
+        return []
+    root = this.in_reply_to or this.id
+    return [c for c in comments if c.id == root] + [c for c in comments if c.in_reply_to == root]
+
+
+def review_comments(
+    client: GitHubClient, owner: str, repo: str, number: int
+) -> list[ThreadComment]:
+    """Every review comment of the PR, oldest first."""
     path = f"/repos/{owner}/{repo}/pulls/{number}/comments"
     try:
         items = _pages(client, path)
     except GithubException as exc:
         raise failed(f"{owner}/{repo}#{number} review comments", exc) from exc
-    comments = [
+    return [
         ThreadComment(
             int(c["id"]),
             str((c.get("user") or {}).get("login") or ""),
@@ -83,11 +97,6 @@ def thread_of(
         )
         for c in items
     ]
-    this = next((c for c in comments if c.id == comment_id), None)
-    if this is None:
-        return []
-    root = this.in_reply_to or this.id
-    return [c for c in comments if c.id == root] + [c for c in comments if c.in_reply_to == root]
 
 
 def _pages(client: GitHubClient, path: str) -> list[dict[str, Any]]:
@@ -156,6 +165,7 @@ def review_threads(client: GitHubClient, owner: str, repo: str, number: int) -> 
                     path=str(node.get("path") or ""),
                     first_comment_id=first.get("databaseId"),
                     first_author=str((first.get("author") or {}).get("login") or ""),
+                    resolved_by=str((node.get("resolvedBy") or {}).get("login") or ""),
                 )
             )
         info = threads.get("pageInfo") or {}

@@ -29,7 +29,7 @@ from app.plan.routing import build_router, guard_privacy
 from app.plan.tiers import Tier
 from app.providers.base import CompletionRequest
 from app.review.engine import cache_key
-from app.review.publish import BODY_LIMIT, FINGERPRINT_KIND, ROUTE_KIND
+from app.review.publish import BODY_LIMIT, FindingRef, finding_of
 from app.review.pull_request import PullRef, Toolkit, repo_config
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,6 @@ DISMISS_ACK = (
     "Understood: this finding is marked as dismissed and will not be raised again on this "
     "pull request."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FindingRef:
-    """The finding a thread starts with, as its markers say."""
-
-    fingerprint: str
-    tier: str
-    difficulty: str
-    category: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,18 +62,6 @@ class ReplyOutcome:
     latency_ms: float = 0.0
     prefix_hash: str = ""
     head_sha: str = ""
-
-
-def finding_of(comment: ThreadComment, bot_login: str) -> FindingRef | None:
-    """The finding in a comment the bot wrote (markers are trusted only there)."""
-    if comment.user.casefold() != bot_login.casefold():
-        return None
-    prints = read_markers(comment.body, FINGERPRINT_KIND)
-    if not prints:
-        return None
-    route = (read_markers(comment.body, ROUTE_KIND) or [""])[0].split()
-    tier, difficulty, category = (route + ["", "", ""])[:3]
-    return FindingRef(prints[0], tier, difficulty, category)
 
 
 async def answer_reply(

@@ -31,6 +31,7 @@ from app.plan.wording import usd
 from app.providers.base import Provider
 from app.review.bot_state import BotState, bot_state
 from app.review.engine import EngineOptions, run_review
+from app.review.feedback import PullId, resolve_outdated
 from app.review.findings import Finding
 from app.review.publish import (
     JOB_KIND,
@@ -159,7 +160,8 @@ async def review_pull_request(
     info = client.pull(ref.owner, ref.repo, ref.number)
     config, budget_note = _within_daily_cap(repo_config(client, info, kit, mode), kit)
     catalog: Catalog = kit.catalog_for(config)
-    state = bot_state(client.bot_comments(ref.owner, ref.repo, ref.number, bot_login))
+    mine = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
+    state = bot_state(mine)
     scope = _scope(client, info, state, budget_note)
     diff_text, unread = diff_from_patches(scope.files)
     started = time.perf_counter()
@@ -182,6 +184,14 @@ async def review_pull_request(
     comments = tuple(payload(f) for f in selection.inline)
     job = job_id(ref.repository, ref.number, info.head_sha, mode.value, trigger)
     body = review_body(job, len(comments)) if comments else None
+    if post:
+        reported = frozenset(f.fingerprint for f in result.findings)
+        threads = any(c.kind == "review_comment" for c in mine)
+        pull_id = PullId(ref.owner, ref.repo, ref.number)
+        resolved = resolve_outdated(client, pull_id, bot_login, reported) if threads else 0
+        if resolved:
+            note = f"resolved {resolved} outdated thread{'s' if resolved != 1 else ''}"
+            scope_note = "; ".join(n for n in (scope_note, note) if n)
     posted = _Posted(info)
     if post and body is not None:
         posted = _post_review(client, info, body, selection.inline, bot_login, job, payload)

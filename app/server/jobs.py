@@ -23,6 +23,7 @@ from app.providers.base import Provider
 from app.providers.registry import open_providers
 from app.resources import default_config_data, load_catalog, load_prompts, load_reply_prompt
 from app.review.conversation import answer_reply
+from app.review.feedback import PullId, read_signals
 from app.review.pull_request import (
     CONFIG_PATH,
     Outcome,
@@ -325,6 +326,19 @@ class JobRunner:
             f" ({outcome.tier}, ${outcome.cost_usd:.4f})" if outcome.usage else ""
         )
 
+    def _record_feedback(self, client: GitHubClient, spec: JobSpec) -> None:
+        """Keep what developers did with the bot's findings; dismissed ones are suppressed."""
+        if self._ledger is None:
+            return
+        pull = PullKey(spec.tenant, spec.repository, spec.pr_number)
+        ref = PullId(spec.owner, spec.repo, spec.pr_number)
+        for s in read_signals(client, ref, self._settings.bot_login):
+            f = s.finding
+            route = FindingRoute(f.fingerprint, f.tier, f.difficulty, f.category)
+            record_feedback(self._ledger, pull, route, s.signal)
+            if s.dismiss:
+                suppress(self._ledger, pull, f.fingerprint, s.reason)
+
     async def _review(
         self, client: GitHubClient, kit: Toolkit, spec: JobSpec, mode: Mode
     ) -> Outcome:
@@ -334,6 +348,7 @@ class JobRunner:
             kit = replace(kit, spent_today=lambda: spent(client, spec, tenant, kit.today))
         if self._ledger is not None:
             ledger = self._ledger
+            self._record_feedback(client, spec)
             kit = replace(
                 kit, suppressed=lambda: suppressed(ledger, spec.repository, spec.pr_number)
             )

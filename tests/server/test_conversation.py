@@ -201,6 +201,53 @@ def test_a_dismissed_finding_is_remembered_and_not_raised_again_after_a_push(
     assert re.search(r"1 dismissed finding not raised again", summary)
 
 
+def _changed_first_line(files: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+    """The PR's files with the first added line of `path` rewritten: its hunk changes."""
+    out = []
+    for item in files:
+        item = dict(item)
+        if item["filename"] == path:
+            lines = item["patch"].split("\n")
+            first = next(i for i, line in enumerate(lines) if line.startswith("+"))
+            lines[first] = "+Rewritten in the second push"
+            item["patch"] = "\n".join(lines)
+        out.append(item)
+    return out
+
+
+def test_reactions_are_feedback_and_an_outdated_thread_is_resolved_after_a_push(
+    talk: Conversation,
+) -> None:
+    root = talk.review()
+    fingerprint = read_markers(root["body"], FINGERPRINT_KIND)[0]
+    gh = talk.app.gh
+    gh.react(root["id"], "-1", "Codertocat")
+    gh.react(root["id"], "+1", "dependabot[bot]")  # a bot's reaction is no signal
+    files = _changed_first_line(_files(talk), root["path"])
+    gh.push(OWNER, REPO, NUMBER, new_head_sha="d" * 40, files=files)
+    gh.set_compare(OWNER, REPO, _head(talk), "d" * 40, files)
+    pushed = payload("pull_request.opened.json")
+    pushed["action"] = "synchronize"
+    pushed["pull_request"]["head"]["sha"] = "d" * 40
+    job = talk.app.deliver("pull_request", pushed, "d-push2").json()["job_id"]
+    assert talk.app.wait(job) == "done"
+    # The thumbs-down is feedback on the finding's route, and dismisses it on this PR.
+    assert talk.app.engine is not None
+    with talk.app.engine.connect() as conn:
+        signals = conn.execute(sa.select(schema.feedback)).all()
+        held = conn.execute(sa.select(schema.suppressions)).all()
+    tier = read_markers(root["body"], ROUTE_KIND)[0].split()[0]
+    assert [(f.fingerprint, f.signal, f.tier) for f in signals] == [
+        (fingerprint, "thumbs_down", tier)
+    ]
+    assert [(h.fingerprint, h.reason) for h in held] == [(fingerprint, "thumbs_down")]
+    # The push rewrote the line the finding pointed at and the review no longer reports it:
+    # the bot resolved its thread, and the summary says so.
+    assert gh.resolved_threads() == {root["id"]: BOT_LOGIN}
+    summary = gh.issue_comments(OWNER, REPO, NUMBER)[0]["body"]
+    assert "resolved 1 outdated thread" in summary
+
+
 def _head(talk: Conversation) -> str:
     return str(payload("pull_request.opened.json")["pull_request"]["head"]["sha"])
 
