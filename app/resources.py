@@ -50,6 +50,11 @@ def load_prompts() -> Prompts:
     )
 
 
+def load_reply_prompt() -> str:
+    """The system prompt of thread replies, byte for byte as shipped."""
+    return (prompts_dir() / "reply.md").read_bytes().decode("utf-8")
+
+
 def default_config_data() -> dict[str, Any]:
     """The defaults as a mapping, before any repo config."""
     return _data("defaults.yaml")

@@ -1,4 +1,4 @@
-"""GitHub through PyGithub: the only module that imports it.
+"""GitHub through PyGithub: with `threads.py`, the only module that imports it.
 
 Reads a PR (metadata, paginated files, contents at a SHA, the config at the base SHA, the bot's
 own earlier comments) and writes one review, the sticky summary and a check run. PyGithub's own
@@ -93,6 +93,15 @@ class GitHubClient:
     def close(self) -> None:
         """Release the HTTP session."""
         self._gh.close()
+
+    @property
+    def api(self) -> Github:
+        """The PyGithub client, for `threads.py` (review threads, replies, GraphQL)."""
+        return self._gh
+
+    def write(self, what: str, attempt: Callable[[], None], landed: Callable[[], bool]) -> None:
+        """Repeat a write after rate limits and server errors, never after it landed."""
+        self._write(what, attempt, landed)
 
     def _repo(self, owner: str, repo: str) -> Repository:
         return self._gh.get_repo(f"{owner}/{repo}")
@@ -324,6 +333,11 @@ class GitHubClient:
         if exc.status >= 500:
             return min(2.0 ** (number - 1), self._cap)
         return None
+
+
+def failed(what: str, exc: GithubException) -> GitHubError:
+    """Our error for a failed call (public, for `threads.py`)."""
+    return _failed(what, exc)
 
 
 def _failed(what: str, exc: GithubException) -> GitHubError:

@@ -15,7 +15,7 @@ from typing import ClassVar
 from app.plan.config import Mode
 
 _PUSH = "push"
-_COMMENT = re.compile(r"comment:(\d+)")
+_COMMENT = re.compile(r"(comment|thread):(\d+)")
 
 
 class DecisionKind(StrEnum):
@@ -23,6 +23,7 @@ class DecisionKind(StrEnum):
 
     REVIEW = "review"  # a push to an open PR: queue a review
     COMMAND = "command"  # a `/review` comment: queue the gate, then maybe a review
+    REPLY = "reply"  # a review comment in a thread the bot may answer: queue the reply
     PONG = "pong"  # a hook's ping
     INSTALLATION = "installation"  # the App was installed, removed or given repositories
     IGNORE = "ignore"  # nothing to do (the reason says why)
@@ -30,16 +31,20 @@ class DecisionKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """Why a job runs: a push (no comment) or one `/review` comment, each its own job.
+    """Why a job runs: a push (no comment), one `/review` comment, or one review-thread comment.
 
-    `str(trigger)` is the stored form (`push`, `comment:<id>`), part of the job's identity in
-    the queue's idempotency key and in the review's job marker.
+    `str(trigger)` is the stored form (`push`, `comment:<id>`, `thread:<id>`), part of the job's
+    identity in the queue's idempotency key and in the review's job marker. Issue comments and
+    review comments are numbered apart on GitHub, so a thread comment has its own prefix.
     """
 
     comment_id: int | None = None
+    in_thread: bool = False
 
     def __str__(self) -> str:
-        return _PUSH if self.comment_id is None else f"comment:{self.comment_id}"
+        if self.comment_id is None:
+            return _PUSH
+        return f"{'thread' if self.in_thread else 'comment'}:{self.comment_id}"
 
     @classmethod
     def parse(cls, text: str) -> Trigger:
@@ -48,8 +53,10 @@ class Trigger:
             return cls()
         match = _COMMENT.fullmatch(text)
         if match is None:
-            raise ValueError(f"not a trigger: {text!r} (expected push or comment:<id>)")
-        return cls(int(match[1]))
+            raise ValueError(
+                f"not a trigger: {text!r} (expected push, comment:<id> or thread:<id>)"
+            )
+        return cls(int(match[2]), in_thread=match[1] == "thread")
 
 
 def tenant_of(installation_id: int | None, repository: str) -> str:
@@ -119,6 +126,26 @@ class CommandDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyDecision:
+    """Answer a review comment in its thread (the worker checks the thread is the bot's).
+
+    `in_reply_to` is the thread's first comment, or None for a new comment that mentions the bot.
+    """
+
+    kind: ClassVar[DecisionKind] = DecisionKind.REPLY
+    reason: str
+    pull: PullTarget
+    comment_id: int
+    in_reply_to: int | None
+    commenter: str
+
+    @property
+    def trigger(self) -> Trigger:
+        """This review comment."""
+        return Trigger(self.comment_id, in_thread=True)
+
+
+@dataclass(frozen=True, slots=True)
 class PongDecision:
     """Answer a hook's ping."""
 
@@ -143,5 +170,12 @@ class IgnoreDecision:
     reason: str
 
 
-JobDecision = ReviewDecision | CommandDecision
-Decision = ReviewDecision | CommandDecision | PongDecision | InstallationDecision | IgnoreDecision
+JobDecision = ReviewDecision | CommandDecision | ReplyDecision
+Decision = (
+    ReviewDecision
+    | CommandDecision
+    | ReplyDecision
+    | PongDecision
+    | InstallationDecision
+    | IgnoreDecision
+)

@@ -104,6 +104,35 @@ class IssueCommentEvent(_Model):
     sender: Account | None = None
 
 
+class ReviewComment(_Model):
+    """A pull request review comment; `in_reply_to_id` is set for a reply in a thread."""
+
+    id: int
+    body: str | None = None
+    user: Account
+    in_reply_to_id: int | None = None
+    author_association: str | None = None
+
+
+class ReviewCommentPull(_Model):
+    """The pull request a review comment is on."""
+
+    number: int
+    state: str
+    user: Account
+
+
+class ReviewCommentEvent(_Model):
+    """`pull_request_review_comment`: created, edited, deleted."""
+
+    action: str
+    comment: ReviewComment
+    pull_request: ReviewCommentPull
+    repository: Repository
+    installation: Installation | None = None
+    sender: Account | None = None
+
+
 class PingHook(_Model):
     """The hook a `ping` tests; `app_id` is set for a GitHub App's hook."""
 

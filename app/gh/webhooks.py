@@ -26,6 +26,7 @@ from app.gh.decision import (
     InstallationDecision,
     PongDecision,
     PullTarget,
+    ReplyDecision,
     ReviewDecision,
 )
 from app.gh.payloads import (
@@ -37,6 +38,7 @@ from app.gh.payloads import (
     PingEvent,
     PullRequestEvent,
     Repository,
+    ReviewCommentEvent,
 )
 from app.plan.config import Mode
 
@@ -113,6 +115,8 @@ def classify(event: str, payload: Mapping[str, Any], rules: SkipRules) -> Decisi
         return _classify_pull_request(payload, rules)
     if event == "issue_comment":
         return _classify_comment(payload, rules)
+    if event == "pull_request_review_comment":
+        return _classify_review_comment(payload, rules)
     if event == "ping":
         ping = _validate(PingEvent, event, payload)
         return PongDecision(f"ping from hook {ping.hook_id}" if ping.hook_id else "ping")
@@ -185,6 +189,35 @@ def _classify_comment(payload: Mapping[str, Any], rules: SkipRules) -> Decision:
         commenter=user.login,
         author=ev.issue.user.login,
         author_association=ev.comment.author_association,
+    )
+
+
+def _classify_review_comment(payload: Mapping[str, Any], rules: SkipRules) -> Decision:
+    """A reply in a thread, or a new review comment that mentions the bot: maybe answer it.
+
+    Whether the thread is the bot's is for the worker to check (it needs the thread).
+    """
+    action = _validate(Envelope, "pull_request_review_comment", payload).action
+    if action != "created":
+        return IgnoreDecision(f"review comment {action}, not created")
+    ev = _validate(ReviewCommentEvent, "pull_request_review_comment", payload)
+    user, pr = ev.comment.user, ev.pull_request
+    if user.login.casefold() == rules.bot_login.casefold():
+        return IgnoreDecision(f"review comment by this App ({user.login})")
+    if user.type == "Bot":
+        return IgnoreDecision(f"review comment by bot {user.login}")
+    if pr.state != "open":
+        return IgnoreDecision(f"review comment on PR #{pr.number}, which is {pr.state}")
+    mention = f"@{rules.bot_login.casefold().removesuffix('[bot]')}"
+    mentioned = mention in (ev.comment.body or "").casefold()
+    if ev.comment.in_reply_to_id is None and not mentioned:
+        return IgnoreDecision("review comment starts a thread and does not mention the bot")
+    return ReplyDecision(
+        f"review comment {ev.comment.id} by {user.login} on PR #{pr.number}",
+        _target(ev.repository, pr.number, ev.installation),
+        comment_id=ev.comment.id,
+        in_reply_to=ev.comment.in_reply_to_id,
+        commenter=user.login,
     )
 
 

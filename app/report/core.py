@@ -25,7 +25,7 @@ from app.plan.planner import retirement_warnings
 from app.plan.tiers import TIERS
 
 if TYPE_CHECKING:
-    from app.store.ledger_read import Ledger, RequestRow, ReviewRow, Source
+    from app.store.ledger_read import FeedbackRow, Ledger, RequestRow, ReviewRow, Source
 
 CACHE_WARN_BELOW = 0.40  # a provider reading less of its prefixes than this is not caching
 TOP_PRS = 5
@@ -118,6 +118,30 @@ class Percentiles:
     p99: float | None
 
 
+POSITIVE_SIGNALS = frozenset({"thumbs_up", "resolved_after_change"})
+NEGATIVE_SIGNALS = frozenset({"thumbs_down", "dismissed"})
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """What developers did with one tier's findings of one category (`all`: every category).
+
+    Accepted: a thumbs-up, or a thread resolved after its code changed. Rejected: a thumbs-down,
+    or a dismissal (a "won't fix" reply, a thread resolved on unchanged code).
+    """
+
+    tier: str
+    category: str
+    accepted: int
+    rejected: int
+
+    @property
+    def rate(self) -> float | None:
+        """Accepted share of the findings with a signal, 0-1; None without any."""
+        judged = self.accepted + self.rejected
+        return round(self.accepted / judged, 4) if judged else None
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     """Everything `tiered-review report` shows."""
@@ -140,6 +164,7 @@ class Report:
     top_prs: tuple[PullSpend, ...]
     timeline: Timeline
     warnings: tuple[Warning, ...]
+    acceptance: tuple[Acceptance, ...] = ()  # per tier (category `all`), then per category
 
 
 def parse_since(text: str, now: float) -> float:
@@ -202,7 +227,22 @@ def build_report(
         top_prs=top_pulls(reviews, top),
         timeline=timeline(reviews, requests),
         warnings=tuple(_warnings(reviews, requests, cache, catalog, today)),
+        acceptance=acceptance(ledger.feedback),
     )
+
+
+def acceptance(rows: Iterable[FeedbackRow]) -> tuple[Acceptance, ...]:
+    """Accepted and rejected findings per tier, then per tier and category."""
+    counts: Counter[tuple[str, str, bool]] = Counter()
+    for row in rows:
+        if row.signal in POSITIVE_SIGNALS or row.signal in NEGATIVE_SIGNALS:
+            good = row.signal in POSITIVE_SIGNALS
+            counts[(row.tier, "all", good)] += 1
+            counts[(row.tier, row.category, good)] += 1
+    keys = sorted(
+        {(t, c) for t, c, _ in counts}, key=lambda k: (_tier_order(k[0]), k[1] != "all", k[1])
+    )
+    return tuple(Acceptance(t, c, counts[(t, c, True)], counts[(t, c, False)]) for t, c in keys)
 
 
 def cache_stats(requests: Iterable[RequestRow]) -> tuple[CacheStat, ...]:

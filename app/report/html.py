@@ -157,6 +157,28 @@ def _tables(report: Report) -> str:
         [escape(p.label), str(p.reviews), money(p.cost_usd), money(p.all_frontier_usd)]
         for p in report.top_prs
     ]
+    cost_by_tier = {t.name: t.cost_usd for t in report.by_tier}
+    accepted = [
+        [
+            escape(a.tier),
+            escape(a.category),
+            str(a.accepted),
+            str(a.rejected),
+            rate_text(a.rate),
+            money(cost_by_tier.get(a.tier, 0.0)) if a.category == "all" else "",
+        ]
+        for a in report.acceptance
+    ]
+    feedback = (
+        "<h2>Acceptance by tier and category</h2>"
+        + _table(
+            ["tier", "category", "accepted", "rejected", "acceptance", "tier cost $"],
+            accepted,
+            {2, 3, 4, 5},
+        )
+        if accepted
+        else ""
+    )
     return (
         "<h2>Cost by task</h2>"
         + _table(["task", "requests", "cost $", "all-frontier $", "saved"], tasks, {1, 2, 3, 4})
@@ -170,6 +192,7 @@ def _tables(report: Report) -> str:
         + _table(list(CACHE_COLUMNS), cache, {1, 2, 3, 4, 5, 6})
         + "<h2>Most expensive PRs</h2>"
         + _table(["pull request or diff", "reviews", "cost $", "all-frontier $"], pulls, {1, 2, 3})
+        + feedback
     )
 
 

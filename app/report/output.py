@@ -117,6 +117,16 @@ def report_json(report: Report) -> dict[str, Any]:
         "by_task": [{"task": s.name, **_spend_json(s)} for s in report.by_task],
         "by_tier": [{"tier": s.name, **_spend_json(s)} for s in report.by_tier],
         "by_model": [_model_json(s) for s in report.by_model],
+        "acceptance": [
+            {
+                "tier": a.tier,
+                "category": a.category,
+                "accepted": a.accepted,
+                "rejected": a.rejected,
+                "rate": a.rate,
+            }
+            for a in report.acceptance
+        ],
         "providers": [_cache_json(c) for c in report.cache],
         "cache_warn_below": CACHE_WARN_BELOW,
         "tier_mix": [

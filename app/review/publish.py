@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.gh.markers import marker, neutralise, read_markers
+from app.gh.threads import ThreadComment
 from app.plan.config import CommentsConfig
 from app.review.findings import Finding
 from app.review.render import finding_markdown
@@ -23,7 +24,30 @@ SUMMARY_KIND = "summary"
 JOB_KIND = "job"
 SHAS_KIND = "reviewed"
 FINGERPRINT_KIND = "fp"
+ROUTE_KIND = "route"  # "TIER DIFFICULTY CATEGORY": what a reply in the thread is routed by
 SPENT_KIND = "spent"  # "YYYY-MM-DD USD", one per review run: the Action's daily cap adds them
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRef:
+    """The finding a thread starts with, as its markers say."""
+
+    fingerprint: str
+    tier: str
+    difficulty: str
+    category: str
+
+
+def finding_of(comment: ThreadComment, bot_login: str) -> FindingRef | None:
+    """The finding in a comment the bot wrote (markers are trusted only there)."""
+    if comment.user.casefold() != bot_login.casefold():
+        return None
+    prints = read_markers(comment.body, FINGERPRINT_KIND)
+    if not prints:
+        return None
+    route = (read_markers(comment.body, ROUTE_KIND) or [""])[0].split()
+    tier, difficulty, category = (route + ["", "", ""])[:3]
+    return FindingRef(prints[0], tier, difficulty, category)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +89,14 @@ def select(
     return Selection(tuple(inline), tuple(summary), tuple(duplicates))
 
 
-def comment_payload(finding: Finding) -> dict[str, Any]:
-    """One inline comment as `POST .../pulls/{n}/reviews` wants it, with its fingerprint."""
+def comment_payload(finding: Finding, route: str = "") -> dict[str, Any]:
+    """One inline comment as `POST .../pulls/{n}/reviews` wants it, with its fingerprint.
+
+    `route` ("TIER DIFFICULTY") is kept in a marker with the category, for replies and feedback.
+    """
     tail = "\n\n" + marker(FINGERPRINT_KIND, finding.fingerprint)
+    if route:
+        tail += "\n" + marker(ROUTE_KIND, f"{route} {finding.category}")
     text = neutralise(finding_markdown(finding))
     if len(text) + len(tail) > BODY_LIMIT:  # keep the marker; say what was cut
         note = "\n\n_[cut at GitHub's 65,536-character limit]_"

@@ -31,6 +31,7 @@ from app.plan.wording import usd
 from app.providers.base import Provider
 from app.review.bot_state import BotState, bot_state
 from app.review.engine import EngineOptions, run_review
+from app.review.feedback import PullId, resolve_outdated
 from app.review.findings import Finding
 from app.review.publish import (
     JOB_KIND,
@@ -87,6 +88,9 @@ class Toolkit:
     config_path: str = CONFIG_PATH  # read from the base branch, never from the PR's head
     max_usd_per_pr: float | None = None  # a cap from outside the repo: the stricter one wins
     spent_today: Callable[[], float] | None = None  # the tenant's spend today, for the daily cap
+    # Fingerprints developers dismissed on this PR (the database's suppressions): never re-raised.
+    suppressed: Callable[[], frozenset[str]] | None = None
+    reply_prompt: str = ""  # the system prompt of thread replies (prompts/reply.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +160,8 @@ async def review_pull_request(
     info = client.pull(ref.owner, ref.repo, ref.number)
     config, budget_note = _within_daily_cap(repo_config(client, info, kit, mode), kit)
     catalog: Catalog = kit.catalog_for(config)
-    state = bot_state(client.bot_comments(ref.owner, ref.repo, ref.number, bot_login))
+    mine = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
+    state = bot_state(mine)
     scope = _scope(client, info, state, budget_note)
     diff_text, unread = diff_from_patches(scope.files)
     started = time.perf_counter()
@@ -164,13 +169,32 @@ async def review_pull_request(
     routing_ms = (time.perf_counter() - started) * 1000
     options = EngineOptions(tenant=tenant or ref.repository, concurrency=kit.concurrency)
     result = await run_review(plan, kit.providers, config, catalog, options)
-    selection = select(result.findings, config.comments, state.prints)
-    comments = tuple(comment_payload(f) for f in selection.inline)
+    dismissed = kit.suppressed() if kit.suppressed is not None else frozenset()
+    selection = select(result.findings, config.comments, state.prints | dismissed)
+    scope_note = scope.note
+    if dismissed:
+        held = sum(f.fingerprint in dismissed for f in selection.duplicates)
+        note = f"{held} dismissed finding{'s' if held != 1 else ''} not raised again"
+        scope_note = "; ".join(n for n in (scope_note, note) if n)
+    routes = finding_routes(result)
+
+    def payload(f: Finding) -> dict[str, Any]:
+        return comment_payload(f, routes.get((f.request_id, f.chunk_id), ""))
+
+    comments = tuple(payload(f) for f in selection.inline)
     job = job_id(ref.repository, ref.number, info.head_sha, mode.value, trigger)
     body = review_body(job, len(comments)) if comments else None
+    if post:
+        reported = frozenset(f.fingerprint for f in result.findings)
+        threads = any(c.kind == "review_comment" for c in mine)
+        pull_id = PullId(ref.owner, ref.repo, ref.number)
+        resolved = resolve_outdated(client, pull_id, bot_login, reported) if threads else 0
+        if resolved:
+            note = f"resolved {resolved} outdated thread{'s' if resolved != 1 else ''}"
+            scope_note = "; ".join(n for n in (scope_note, note) if n)
     posted = _Posted(info)
     if post and body is not None:
-        posted = _post_review(client, info, body, selection.inline, bot_login, job)
+        posted = _post_review(client, info, body, selection.inline, bot_login, job, payload)
     refused = {f.fingerprint for f, _ in posted.rejected}
     summary = render_summary(
         result,
@@ -181,7 +205,7 @@ async def review_pull_request(
             fingerprints=state.prints | ({f.fingerprint for f in selection.inline} - refused),
             selection=selection,
             not_reviewed=unread + scope.missing,
-            scope_note=scope.note,
+            scope_note=scope_note,
             rejected=posted.rejected,
         ),
     )
@@ -196,7 +220,7 @@ async def review_pull_request(
         body,
         comments,
         post,
-        scope.note,
+        scope_note,
         posted.rejected,
         routing_ms,
     )
@@ -241,6 +265,18 @@ def _post_summary(
         f"${t.cost_usd:.4f} ({t.savings_pct:.0f}% saved), {inline} inline comments",
         summary,
     )
+
+
+def finding_routes(result: ReviewResult) -> dict[tuple[str, str | None], str]:
+    """(request id, chunk id) -> "TIER DIFFICULTY" of the request and chunk a finding came from."""
+    tiers = {r.id: r.tier for r in result.requests}
+    labels = {c.id: c.difficulty.value for c in result.plan.chunks}
+    out: dict[tuple[str, str | None], str] = {}
+    for f in result.findings:
+        tier = tiers.get(f.request_id)
+        if tier:
+            out[(f.request_id, f.chunk_id)] = f"{tier} {labels.get(f.chunk_id or '', '-')}"
+    return out
 
 
 def report_config_error(
@@ -326,6 +362,7 @@ def _post_review(
     inline: tuple[Finding, ...],
     bot_login: str,
     job: str,
+    payload: Callable[[Finding], dict[str, Any]],
 ) -> _Posted:
     """Post the review; on a 422, re-check every comment against GitHub's current hunks."""
 
@@ -341,7 +378,7 @@ def _post_review(
             info, tuple((f, "the review for this push was already posted") for f in inline)
         )
     try:
-        client.post_review(info, body, [comment_payload(f) for f in inline], landed)
+        client.post_review(info, body, [payload(f) for f in inline], landed)
         return _Posted(info)
     except GitHubError as exc:
         if exc.status_code != _UNPROCESSABLE:
@@ -363,7 +400,7 @@ def _post_review(
             )
     if keep:
         try:
-            client.post_review(fresh, body, [comment_payload(f) for f in keep], landed)
+            client.post_review(fresh, body, [payload(f) for f in keep], landed)
         except GitHubError as exc:
             if exc.status_code != _UNPROCESSABLE:
                 raise

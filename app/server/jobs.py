@@ -16,13 +16,15 @@ from sqlalchemy.engine import Engine
 from app.errors import ConfigError, TieredReviewError
 from app.gh.client import GitHubClient
 from app.gh.commands import WRITE_PERMISSIONS, gate, runs_today
-from app.gh.decision import CommandDecision, JobDecision, Trigger, tenant_of
+from app.gh.decision import CommandDecision, JobDecision, ReplyDecision, Trigger, tenant_of
 from app.gh.webhooks import SkipRules
 from app.plan.config import Mode, build_config
 from app.plan.tokens import TokenCounter
 from app.providers.base import Provider
 from app.providers.registry import open_providers
-from app.resources import default_config_data, load_catalog, load_prompts
+from app.resources import default_config_data, load_catalog, load_prompts, load_reply_prompt
+from app.review.conversation import answer_reply
+from app.review.feedback import PullId, read_signals
 from app.review.pull_request import (
     CONFIG_PATH,
     Outcome,
@@ -35,7 +37,16 @@ from app.review.pull_request import (
 from app.server.logs import log_context
 from app.server.metrics import Metrics
 from app.settings import Settings
-from app.store.ledger import ReviewContext, day_start, record_review, spent_since
+from app.store.conversation import (
+    FindingRoute,
+    PullKey,
+    claim_reply,
+    record_feedback,
+    release_reply,
+    suppress,
+    suppressed,
+)
+from app.store.ledger import ReviewContext, day_start, record_reply, record_review, spent_since
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,7 @@ class JobKind(StrEnum):
 
     REVIEW = "review"  # review the PR's head
     COMMAND = "command"  # answer a `/review` comment behind the gate, then maybe review
+    REPLY = "reply"  # answer a review comment in the bot's thread
 
 
 class _StoredSpec(BaseModel):
@@ -91,6 +103,8 @@ class JobSpec:
         pull = decision.pull
         if isinstance(decision, CommandDecision):
             kind, mode, commenter = JobKind.COMMAND, decision.mode, decision.commenter
+        elif isinstance(decision, ReplyDecision):
+            kind, mode, commenter = JobKind.REPLY, Mode.NORMAL, decision.commenter
         else:
             kind, mode, commenter = JobKind.REVIEW, Mode.NORMAL, None
         return cls(
@@ -258,6 +272,8 @@ class JobRunner:
         try:
             if spec.kind is JobKind.COMMAND:
                 return await self._command(client, kit, spec)
+            if spec.kind is JobKind.REPLY:
+                return JobReport(await self._reply(client, kit, spec))
             outcome = await self._review(client, kit, spec, spec.mode)
         except ConfigError as exc:
             # The repository's config is broken: retrying cannot help, so say so on the PR
@@ -275,6 +291,59 @@ class JobRunner:
             return 0.0
         return spent_since(self._ledger, tenant, day_start(today))
 
+    async def _reply(self, client: GitHubClient, kit: Toolkit, spec: JobSpec) -> str:
+        """Answer a review comment in its thread, once per comment id (see conversation.py)."""
+        comment_id = spec.trigger.comment_id
+        if comment_id is None:
+            return "not answered: the job names no review comment"
+        tenant = self._tenant or spec.tenant
+        pull = PullKey(tenant, spec.repository, spec.pr_number)
+        left: float | None = None
+        config_cap = build_config(default_config_data(), {}, "defaults").budget.max_usd_per_day
+        if self._daily_cap and config_cap is not None:
+            left = max(0.0, config_cap - self._spent_today(client, spec, tenant, kit.today))
+        if self._ledger is not None and not claim_reply(
+            self._ledger, pull, comment_id, "claimed", ""
+        ):
+            return f"not answered: review comment {comment_id} was already answered"
+        try:
+            outcome = await answer_reply(
+                client,
+                PullRef(spec.owner, spec.repo, spec.pr_number),
+                replace(kit, reply_prompt=load_reply_prompt()),
+                comment_id=comment_id,
+                bot_login=self._settings.bot_login,
+                tenant=tenant,
+                budget_left_usd=left,
+            )
+        except BaseException:
+            if self._ledger is not None:
+                release_reply(self._ledger, comment_id)
+            raise
+        if self._ledger is not None:
+            record_reply(self._ledger, pull, comment_id, outcome, self._source)
+            if outcome.status == "dismissed" and outcome.finding is not None:
+                f = outcome.finding
+                suppress(self._ledger, pull, f.fingerprint, "reply")
+                route = FindingRoute(f.fingerprint, f.tier, f.difficulty, f.category)
+                record_feedback(self._ledger, pull, route, "dismissed")
+        return f"reply {outcome.status}: {outcome.reason}" + (
+            f" ({outcome.tier}, ${outcome.cost_usd:.4f})" if outcome.usage else ""
+        )
+
+    def _record_feedback(self, client: GitHubClient, spec: JobSpec) -> None:
+        """Keep what developers did with the bot's findings; dismissed ones are suppressed."""
+        if self._ledger is None:
+            return
+        pull = PullKey(spec.tenant, spec.repository, spec.pr_number)
+        ref = PullId(spec.owner, spec.repo, spec.pr_number)
+        for s in read_signals(client, ref, self._settings.bot_login):
+            f = s.finding
+            route = FindingRoute(f.fingerprint, f.tier, f.difficulty, f.category)
+            record_feedback(self._ledger, pull, route, s.signal)
+            if s.dismiss:
+                suppress(self._ledger, pull, f.fingerprint, s.reason)
+
     async def _review(
         self, client: GitHubClient, kit: Toolkit, spec: JobSpec, mode: Mode
     ) -> Outcome:
@@ -282,6 +351,12 @@ class JobRunner:
         if self._daily_cap:
             spent = self._spent_today
             kit = replace(kit, spent_today=lambda: spent(client, spec, tenant, kit.today))
+        if self._ledger is not None:
+            ledger = self._ledger
+            self._record_feedback(client, spec)
+            kit = replace(
+                kit, suppressed=lambda: suppressed(ledger, spec.repository, spec.pr_number)
+            )
         outcome = await review_pull_request(
             client,
             PullRef(spec.owner, spec.repo, spec.pr_number),

@@ -17,8 +17,10 @@ from sqlalchemy.engine import Engine
 
 from app.plan.config import Difficulty
 from app.plan.planner import Plan
+from app.review.conversation import ReplyOutcome
 from app.review.result import RequestOutcome, ReviewResult
 from app.store import schema
+from app.store.conversation import PullKey
 from app.store.db import write_transaction
 
 Row = dict[str, Any]
@@ -131,3 +133,76 @@ def spent_since(engine: Engine, tenant: str, since: float) -> float:
     )
     with engine.connect() as conn:
         return float(conn.execute(query).scalar_one())
+
+
+def record_reply(
+    engine: Engine,
+    pull: PullKey,
+    comment_id: int,
+    outcome: ReplyOutcome,
+    source: str,
+    now: float | None = None,
+) -> str:
+    """A thread reply in the ledger: a `reviews` row (mode `reply`) and, when a model answered,
+    one request row with task `reply`; the claim row keeps the reply's kind and tier."""
+    uid = uuid.uuid4().hex
+    at = time.time() if now is None else now
+    common = {
+        "created_at": at,
+        "tenant": pull.tenant,
+        "repository": pull.repository,
+        "pr_number": pull.pr_number,
+        "head_sha": outcome.head_sha,
+        "mode": "reply",
+    }
+    review = {
+        "uid": uid,
+        "source": source,
+        **common,
+        "outcome": outcome.status,
+        "requests": 1 if outcome.usage else 0,
+        "findings": 0,
+        "cost_usd": outcome.cost_usd,
+        "all_frontier_usd": outcome.all_frontier_usd,
+        "all_middle_usd": outcome.all_middle_usd,
+        "routing_ms": 0.0,
+        "catalog_as_of": dt.datetime.fromtimestamp(at, dt.UTC).date().isoformat(),
+        "run_uid": None,
+    }
+    with write_transaction(engine) as conn:
+        inserted = conn.execute(schema.reviews.insert().values(review))
+        review_id = inserted.inserted_primary_key[0] if inserted.inserted_primary_key else None
+        if outcome.usage is not None:
+            u = outcome.usage
+            conn.execute(
+                schema.review_requests.insert().values(
+                    review_id=review_id,
+                    request_id=f"reply-{uid[:12]}",
+                    **common,
+                    task="reply",
+                    difficulty=(outcome.finding.difficulty if outcome.finding else "") or "-",
+                    tier=outcome.tier,
+                    provider=outcome.provider,
+                    model=outcome.model,
+                    rule=outcome.rule,
+                    fresh_input_tokens=u.fresh_input_tokens,
+                    cache_write_tokens=u.cache_write_tokens,
+                    cache_read_tokens=u.cache_read_tokens,
+                    output_tokens=u.output_tokens,
+                    prefix_tokens=0,
+                    first_to_model=False,
+                    cost_usd=outcome.cost_usd,
+                    all_frontier_usd=outcome.all_frontier_usd,
+                    all_middle_usd=outcome.all_middle_usd,
+                    latency_ms=outcome.latency_ms,
+                    routing_ms=0.0,
+                    prefix_hash=outcome.prefix_hash,
+                    outcome="ok",
+                )
+            )
+        conn.execute(
+            schema.thread_replies.update()
+            .where(schema.thread_replies.c.comment_id == comment_id)
+            .values(kind=str(outcome.kind or outcome.status), tier=outcome.tier)
+        )
+    return uid

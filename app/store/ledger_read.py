@@ -98,12 +98,35 @@ class RequestRow:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    """One developer signal on one finding (revision 0003's `feedback`), with its route."""
+
+    created_at: float
+    repository: str
+    pr_number: int
+    fingerprint: str
+    signal: str
+    tier: str
+    difficulty: str
+    category: str
+
+    @property
+    def key(self) -> tuple[str, int, str, str]:
+        """The same signal on the same finding, whichever database holds it."""
+        return (self.repository.lower(), self.pr_number, self.fingerprint, self.signal)
+
+
+_FEEDBACK_COLUMNS = tuple(FeedbackRow.__slots__)
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerPart:
     """The rows one database gave for the report's filters."""
 
     name: str
     reviews: tuple[ReviewRow, ...]
     requests: tuple[RequestRow, ...]
+    feedback: tuple[FeedbackRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +145,7 @@ class Ledger:
     reviews: tuple[ReviewRow, ...]
     requests: tuple[RequestRow, ...]
     sources: tuple[Source, ...]
+    feedback: tuple[FeedbackRow, ...] = ()
 
 
 def merge_ledgers(parts: Sequence[LedgerPart]) -> Ledger:
@@ -137,7 +161,12 @@ def merge_ledgers(parts: Sequence[LedgerPart]) -> Ledger:
         sources.append(Source(part.name, len(part.reviews), len(part.reviews) - len(fresh)))
         seen |= fresh
     reviews.sort(key=lambda r: (r.created_at, r.uid))
-    return Ledger(tuple(reviews), tuple(requests), tuple(sources))
+    signals: dict[tuple[str, int, str, str], FeedbackRow] = {}
+    for part in parts:
+        for row in part.feedback:
+            signals.setdefault(row.key, row)
+    feedback = tuple(sorted(signals.values(), key=lambda f: (f.created_at, f.key)))
+    return Ledger(tuple(reviews), tuple(requests), tuple(sources), feedback)
 
 
 def read_ledgers(
@@ -161,6 +190,9 @@ def read_part(value: str | None, since: float | None, repository: str | None) ->
             _check_schema(conn, name)
             reviews = conn.execute(_reviews_query(since, repository)).all()
             requests = conn.execute(_requests_query(since, repository)).all()
+            feedback: Sequence[sa.Row[Any]] = ()
+            if "feedback" in sa.inspect(conn).get_table_names():  # revision 0003 on
+                feedback = conn.execute(_feedback_query(since, repository)).all()
     except sa.exc.DBAPIError as exc:
         raise LedgerError(f"{name}: cannot read the ledger: {_reason(exc)}") from exc
     finally:
@@ -171,6 +203,7 @@ def read_part(value: str | None, since: float | None, repository: str | None) ->
         requests=tuple(
             RequestRow(review_uid=r.review_uid, **_mapping(r, _REQUEST_COLUMNS)) for r in requests
         ),
+        feedback=tuple(FeedbackRow(**_mapping(r, _FEEDBACK_COLUMNS)) for r in feedback),
     )
 
 
@@ -249,6 +282,16 @@ def _requests_query(since: float | None, repository: str | None) -> sa.Select[An
         .where(*_filters(since, repository))
         .order_by(reviews.c.created_at, reviews.c.uid, requests.c.id)
     )
+
+
+def _feedback_query(since: float | None, repository: str | None) -> sa.Select[Any]:
+    t = schema.feedback
+    where: list[sa.ColumnElement[bool]] = []
+    if since is not None:
+        where.append(t.c.created_at >= since)
+    if repository:
+        where.append(sa.func.lower(t.c.repository) == repository.strip().lower())
+    return sa.select(*(t.c[c] for c in _FEEDBACK_COLUMNS)).where(*where).order_by(t.c.id)
 
 
 def _mapping(row: sa.Row[Any], columns: Sequence[str]) -> dict[str, Any]:

@@ -155,3 +155,51 @@ eval_results = sa.Table(
     sa.Index(None, "tier", "category", "created_at"),
     sqlite_autoincrement=True,
 )
+
+# The conversation (revision 0003). A reply is answered once per review comment; a dismissed
+# finding is not raised again on its PR; every human signal on a finding is kept with the
+# finding's route, for `report` (acceptance per tier) and `calibrate`.
+thread_replies = sa.Table(
+    "thread_replies",
+    metadata,
+    sa.Column("comment_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("repository", sa.String(255), nullable=False),
+    sa.Column("pr_number", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # dismiss, dispute, question, skipped
+    sa.Column("tier", sa.String(32), nullable=False),
+)
+
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("repository", sa.String(255), nullable=False),
+    sa.Column("pr_number", sa.Integer, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),  # thumbs_down, reply, resolved
+    sa.UniqueConstraint("repository", "pr_number", "fingerprint"),
+    sqlite_autoincrement=True,
+)
+
+FEEDBACK_SIGNALS = ("thumbs_up", "thumbs_down", "dismissed", "resolved_after_change")
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("repository", sa.String(255), nullable=False),
+    sa.Column("pr_number", sa.Integer, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("signal", sa.String(32), nullable=False),
+    sa.Column("tier", sa.String(32), nullable=False),
+    sa.Column("difficulty", sa.String(32), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.UniqueConstraint("repository", "pr_number", "fingerprint", "signal"),
+    sa.Index(None, "tier", "category"),
+    sqlite_autoincrement=True,
+)

@@ -43,6 +43,13 @@ DEFAULT_OPENAPI = (
     / "github-openapi"
     / "rest-subset.json"
 )
+# GitHub's descriptions of the review-thread endpoints the conversation uses (tests/fixtures).
+CONVERSATION_OPENAPI = (
+    Path(__file__).resolve().parents[1]
+    / "fixtures"
+    / "github-conversation"
+    / "rest-conversation.json"
+)
 BOT_LOGIN = "tiered-review[bot]"
 MAX_BODY = 65_536  # review, review comment and issue comment bodies
 MAX_PR_FILES = 3_000  # pulls/list-files stops here
@@ -291,7 +298,20 @@ class OpenApiSubset:
 @functools.cache
 def load_openapi(path: Path = DEFAULT_OPENAPI) -> OpenApiSubset:
     """Load and convert the OpenAPI subset once per process."""
-    return OpenApiSubset(_with_repo_comments(json.loads(path.read_text(encoding="utf-8"))))
+    document = _with_repo_comments(json.loads(path.read_text(encoding="utf-8")))
+    return OpenApiSubset(_with_conversation(document))
+
+
+def _with_conversation(document: dict[str, Any]) -> dict[str, Any]:
+    """Add the review-thread operations (replies, reactions) from their own excerpt."""
+    extra = json.loads(CONVERSATION_OPENAPI.read_text(encoding="utf-8"))
+    for template, item in extra["paths"].items():
+        document["paths"].setdefault(template, {}).update(item)
+    for kind, named in extra["components"].items():
+        target = document.setdefault("components", {}).setdefault(kind, {})
+        for name, node in named.items():
+            target.setdefault(name, node)
+    return document
 
 
 def _with_repo_comments(document: dict[str, Any]) -> dict[str, Any]:
@@ -586,6 +606,7 @@ class FakeGitHub:
         self._review_comments: list[dict[str, Any]] = []
         self._issue_comments: list[dict[str, Any]] = []
         self._reactions: list[dict[str, Any]] = []
+        self._resolved: dict[int, str] = {}  # a thread's first comment id -> who resolved it
         self._check_runs: list[dict[str, Any]] = []
         self._tokens: list[str] = []
         self._faults: list[_Fault] = []
@@ -726,6 +747,123 @@ class FakeGitHub:
         """Post an issue comment as someone else; returns its id."""
         with self._lock:
             return int(self._store_issue_comment(_key(owner, repo), number, body, user)["id"])
+
+    def add_review_reply(
+        self, owner: str, repo: str, number: int, parent_id: int, body: str, user: str = "alice"
+    ) -> dict[str, Any]:
+        """Reply as someone else in the thread of review comment `parent_id`; the stored record."""
+        with self._lock:
+            parent = next(c for c in self._review_comments if c["id"] == parent_id)
+            record = {
+                **copy.deepcopy(parent),
+                "id": self._new_id(),
+                "body": body,
+                "user": user,
+                "created_at": _iso(self.clock()),
+                "in_reply_to_id": parent.get("in_reply_to_id") or parent_id,
+            }
+            self._review_comments.append(record)
+            return copy.deepcopy(record)
+
+    def review_comment_json(self, base: str, comment_id: int) -> dict[str, Any]:
+        """A stored review comment as GitHub renders it (for a webhook payload's `comment`)."""
+        with self._lock:
+            comment = next(c for c in self._review_comments if c["id"] == comment_id)
+            repo = self._repos[comment["repo_key"]]
+            return _review_comment_json(base, repo, comment)
+
+    def react(self, comment_id: int, content: str, user: str = "alice") -> None:
+        """Leave a reaction (`+1`, `-1`, ...) on a comment as someone else."""
+        if content not in _REACTIONS:
+            raise ValueError(f"content must be one of {_REACTIONS}")
+        with self._lock:
+            self._reactions.append(
+                {
+                    "id": self._new_id(),
+                    "comment_id": comment_id,
+                    "content": content,
+                    "user": user,
+                    "created_at": _iso(self.clock()),
+                }
+            )
+
+    def resolve_thread(self, first_comment_id: int, user: str = "alice") -> None:
+        """Resolve the review thread that starts with `first_comment_id`, as `user`."""
+        with self._lock:
+            self._resolved[first_comment_id] = user
+
+    def has_repo(self, owner: str, repo: str) -> bool:
+        """Whether the repository exists."""
+        with self._lock:
+            return _key(owner, repo) in self._repos
+
+    def threads(self, repo_key: tuple[str, str], number: int) -> list[dict[str, Any]] | None:
+        """A PR's review threads, oldest first (None when there is no such PR).
+
+        A thread is outdated once the PR's head no longer has its file's patch as it was at the
+        commit the thread was written on: GitHub marks a thread outdated when its hunk changed.
+        """
+        with self._lock:
+            pull = self._pulls.get((*repo_key, number))
+            if pull is None:
+                return None
+            mine = [
+                c
+                for c in self._review_comments
+                if c["repo_key"] == repo_key and c["number"] == number
+            ]
+            out = []
+            for root in (c for c in mine if c.get("in_reply_to_id") is None):
+                out.append(
+                    {
+                        "comments": [root]
+                        + [c for c in mine if c.get("in_reply_to_id") == root["id"]],
+                        "outdated": _patch_of(pull.files_at.get(root["commit_id"]), root["path"])
+                        != _patch_of(pull.files, root["path"]),
+                        "resolved_by": self._resolved.get(root["id"]),
+                    }
+                )
+            return copy.deepcopy(out)
+
+    def resolve_thread_by_node(self, node_id: str) -> dict[str, Any] | None:
+        """Resolve a thread by its GraphQL id, as the bot; the thread, or None when unknown."""
+        with self._lock:
+            for root in self._review_comments:
+                if root.get("in_reply_to_id") is None and f"PRRT_{root['id']:x}" == node_id:
+                    self._resolved.setdefault(root["id"], self.bot_login)
+                    threads = self.threads(root["repo_key"], root["number"]) or []
+                    return next(t for t in threads if t["comments"][0]["id"] == root["id"])
+            return None
+
+    def graphql(self, authorization: str | None, raw: bytes) -> _Reply:
+        """Answer one `POST /graphql`, checked against GitHub's schema excerpt."""
+        from tests.fakes import github_graphql
+
+        with self._lock:
+            path = "/graphql"
+            try:
+                body: Any = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+            if not (authorization or "").partition(" ")[2]:
+                reply: _Reply = (401, _error(401, "Requires authentication"), {})
+                self._refused.append(RefusedRequest("POST", path, "auth", 401, ("no token",)))
+            else:
+                problems, payload = github_graphql.answer(self, body)
+                if problems:
+                    self._refused.append(
+                        RefusedRequest("POST", path, "schema", 200, tuple(problems))
+                    )
+                reply = (200, payload, {})
+            self._requests.append(
+                GitHubRequest("POST", path, {}, body, reply[0], None, time.monotonic())
+            )
+            return reply
+
+    def resolved_threads(self) -> dict[int, str]:
+        """Resolved threads: first comment id -> who resolved it."""
+        with self._lock:
+            return dict(self._resolved)
 
     def fail_next(
         self,
@@ -1446,6 +1584,10 @@ def _page(call: _Call, items: Sequence[Any], *, default: int = 30, limit: int = 
     return 200, chunk, {"link": ", ".join(links)} if links else {}
 
 
+def _patch_of(files: list[dict[str, Any]] | None, path: str) -> str | None:
+    return next((f.get("patch") for f in files or () if f["filename"] == path), None)
+
+
 # --- handlers, one per operationId --------------------------------------------------------------
 
 
@@ -1690,6 +1832,57 @@ def _create_review_comment(state: FakeGitHub, call: _Call) -> _Reply:
     return 201, payload, {"location": payload["url"]}
 
 
+def _create_reply(state: FakeGitHub, call: _Call) -> _Reply:
+    """A reply in a thread: GitHub takes only top-level comments of the same PR as parents."""
+    repo, pull, body = state._repo(call), state._pull(call), call.body
+    _check_body(body.get("body"), "PullRequestReviewComment", call.op.docs)
+    parent = next(
+        (
+            c
+            for c in state._review_comments
+            if c["id"] == call.params["comment_id"]
+            and c["repo_key"] == call.repo_key
+            and c["number"] == pull.number
+        ),
+        None,
+    )
+    if parent is None or parent.get("in_reply_to_id") is not None:
+        raise _HttpError(404, _error(404, "Not Found", call.op.docs))
+    anchor = Anchor(**{f.name: parent[f.name] for f in fields(Anchor)})
+    review = _new_review(state, call, pull, "", "COMMENTED", parent["commit_id"])
+    placed = [(anchor, body["body"])]
+    record = _store_comments(state, call, pull, review["id"], parent["commit_id"], placed)[0]
+    record["in_reply_to_id"] = parent["id"]
+    payload = _review_comment_json(call.base, repo, record)
+    return 201, payload, {"location": payload["url"]}
+
+
+def _list_review_comment_reactions(state: FakeGitHub, call: _Call) -> _Reply:
+    state._repo(call)
+    comment_id = call.params["comment_id"]
+    if not any(
+        c["id"] == comment_id and c["repo_key"] == call.repo_key for c in state._review_comments
+    ):
+        raise _HttpError(404, _error(404, "Not Found", call.op.docs))
+    wanted = call.query.get("content")
+    items = [
+        _reaction_json(call.base, r)
+        for r in state._reactions
+        if r["comment_id"] == comment_id and (wanted is None or r["content"] == wanted)
+    ]
+    return _page(call, items)
+
+
+def _reaction_json(base: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record["id"],
+        "node_id": f"REA_{record['id']:x}",
+        "user": _user(base, record["user"]),
+        "content": record["content"],
+        "created_at": record["created_at"],
+    }
+
+
 def _list_issue_comments(state: FakeGitHub, call: _Call) -> _Reply:
     repo, pull = state._repo(call), state._pull(call)
     since = call.query.get("since", "")
@@ -1889,6 +2082,8 @@ _HANDLERS: dict[str, Callable[[FakeGitHub, _Call], _Reply]] = {
     "pulls/create-review": _create_review,
     "pulls/list-review-comments": _list_review_comments,
     "pulls/create-review-comment": _create_review_comment,
+    "pulls/create-reply-for-review-comment": _create_reply,
+    "reactions/list-for-pull-request-review-comment": _list_review_comment_reactions,
     "issues/list-comments": _list_issue_comments,
     "issues/list-comments-for-repo": _list_repo_issue_comments,
     "issues/create-comment": _create_issue_comment,
@@ -1909,13 +2104,19 @@ def make_github_app(state: FakeGitHub, prefix: str = "") -> FastAPI:
     """An ASGI app answering GitHub REST requests from `state` (under `prefix`, as on GHES)."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     prefix = prefix.rstrip("/")
+    # PyGithub posts GraphQL to the REST base with a trailing `/v3` dropped (GHES: /api/graphql).
+    graphql_path = prefix.removesuffix("/v3") + "/graphql"
 
     @app.api_route("/{rest:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
     async def github(request: Request) -> Response:
         path = request.url.path
         base = str(request.base_url).rstrip("/") + prefix
         headers: dict[str, str] = {}
-        if prefix and not path.startswith(prefix + "/"):
+        if request.method == "POST" and path == graphql_path:
+            status, payload, headers = state.graphql(
+                request.headers.get("authorization"), await request.body()
+            )
+        elif prefix and not path.startswith(prefix + "/"):
             status, payload = 404, _error(404, "Not Found")
         else:
             query, raw = dict(request.query_params), await request.body()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.gh.decision import (
     InstallationDecision,
     JobDecision,
     PullTarget,
+    ReplyDecision,
     ReviewDecision,
 )
 from app.gh.webhooks import SkipRules, classify, parse_json, verify_signature
@@ -199,15 +201,15 @@ EXPECTED = [
     ("issue_comment.edited.1.json", "ignore", "comment edited, not created"),
     ("issue_comment.deleted.json", "ignore", "comment deleted, not created"),
     ("issue_comment.deleted.1.json", "ignore", "comment deleted, not created"),
-    (
+    (  # a new thread by a person that does not mention the bot
         "pull_request_review_comment.created.json",
         "ignore",
-        "unknown event pull_request_review_comment",
+        "review comment starts a thread and does not mention the bot",
     ),
     (
         "pull_request_review_comment.created.1.json",
         "ignore",
-        "unknown event pull_request_review_comment",
+        "review comment starts a thread and does not mention the bot",
     ),
     ("ping.json", "pong", "ping from hook 109948940"),
     ("ping.1.json", "pong", "ping from hook"),
@@ -476,3 +478,44 @@ def test_classify_fails_only_with_webhook_error(event: str, payload: dict[str, A
         assert str(error).startswith(f"{event} payload: ")
     else:
         assert decision.reason
+
+
+def _review_comment(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(raw("pull_request_review_comment.created.json"))
+    for key, value in changes.items():
+        target, _, field = key.rpartition("__")
+        node = data
+        for part in target.split("__") if target else []:
+            node = node[part]
+        node[field] = value
+    return data
+
+
+def test_a_reply_in_a_thread_or_a_mention_is_a_reply_job() -> None:
+    reply = classify(
+        "pull_request_review_comment", _review_comment(comment__in_reply_to_id=7), RULES
+    )
+    assert isinstance(reply, ReplyDecision)
+    assert (reply.comment_id, reply.in_reply_to, str(reply.trigger)) == (
+        284312630,
+        7,
+        "thread:284312630",
+    )
+    mention = f"@{RULES.bot_login.removesuffix('[bot]')} why?"
+    asked = classify("pull_request_review_comment", _review_comment(comment__body=mention), RULES)
+    assert isinstance(asked, ReplyDecision) and asked.in_reply_to is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"comment__user__type": "Bot"}, "review comment by bot"),
+        ({"comment__user__login": RULES.bot_login}, "review comment by this App"),
+        ({"pull_request__state": "closed"}, "which is closed"),
+        ({"action": "edited"}, "review comment edited, not created"),
+    ],
+)
+def test_review_comments_the_bot_leaves_alone(changes: dict[str, Any], reason: str) -> None:
+    data = _review_comment(comment__in_reply_to_id=7, **changes)
+    decision = classify("pull_request_review_comment", data, RULES)
+    assert decision.kind == "ignore" and reason in decision.reason

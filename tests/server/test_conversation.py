@@ -1,0 +1,259 @@
+"""The review is a conversation: replies in the bot's threads through the real server.
+
+Signed `pull_request_review_comment` deliveries (the real payload, its comment swapped for the
+fake GitHub's own) go through the queue to a worker that reads the thread, routes the answer and
+replies in the thread through the replies endpoint; the ledger and the conversation tables are
+real SQLite files.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from app.gh.markers import read_markers
+from app.review.conversation import DISMISS_ACK, REPLY_KIND
+from app.review.publish import FINGERPRINT_KIND, ROUTE_KIND
+from app.server.service import build_server
+from app.settings import Settings
+from app.store import schema
+from app.store.queue import JobQueue
+from tests.fakes import anthropic_fake
+from tests.fakes.github_fake import BOT_LOGIN, github_fake
+from tests.fakes.server import serve
+from tests.review.test_engine import reviewer
+from tests.server.test_http import NUMBER, OWNER, REPO, SECRET, App, open_fixture_pr, payload
+
+HOOK = Path(__file__).resolve().parents[1] / "fixtures" / "github-webhooks"
+REPLY_SYSTEM = "# Answering a developer in a review thread"
+
+
+def responder(model: str, system: str, user: str) -> str:
+    """Reviews as `reviewer` does; answers thread replies naming the model that answered."""
+    if system.startswith(REPLY_SYSTEM):
+        return f"Answer from {model}: the check matters because the value can be empty."
+    return reviewer(model, system, user)
+
+
+@dataclass
+class Conversation:
+    app: App
+    llm: Any
+
+    def review(self) -> dict[str, Any]:
+        """Review the fixture PR; the bot's first inline comment."""
+        response = self.app.deliver("pull_request", payload("pull_request.opened.json"), "d-open")
+        assert self.app.wait(response.json()["job_id"]) == "done"
+        mine = [
+            c
+            for c in self.app.gh.review_comments(OWNER, REPO, NUMBER)
+            if c["user"] == BOT_LOGIN and c.get("in_reply_to_id") is None
+        ]
+        assert mine, "the review left no inline comment"
+        return mine[0]
+
+    def say(self, root_id: int, text: str, delivery: str, user: str = "Codertocat") -> Any:
+        """A developer replies in the thread; GitHub delivers the webhook."""
+        record = self.app.gh.add_review_reply(OWNER, REPO, NUMBER, root_id, text, user)
+        return self.deliver(record["id"], delivery)
+
+    def deliver(self, comment_id: int, delivery: str) -> Any:
+        data = copy.deepcopy(
+            json.loads((HOOK / "pull_request_review_comment.created.json").read_text())
+        )
+        data["comment"] = self.app.gh.review_comment_json(self.app.gh_url, comment_id)
+        data["pull_request"]["number"] = NUMBER
+        data["pull_request"]["state"] = "open"
+        return self.app.deliver("pull_request_review_comment", data, delivery)
+
+    def bot_replies(self, root_id: int) -> list[dict[str, Any]]:
+        return [
+            c
+            for c in self.app.gh.review_comments(OWNER, REPO, NUMBER)
+            if c["user"] == BOT_LOGIN and c.get("in_reply_to_id") == root_id
+        ]
+
+    def reply_models(self) -> list[str]:
+        return [
+            str(r.json["model"])
+            for r in self.llm.log.entries
+            if isinstance(r.json, dict) and REPLY_SYSTEM in json.dumps(r.json.get("system"))
+        ]
+
+
+@pytest.fixture
+def talk(tmp_path: Path, counter: object) -> Iterator[Conversation]:
+    with github_fake() as (gh_url, gh), anthropic_fake(responder=responder) as (llm_url, llm):
+        open_fixture_pr(gh)
+        settings = Settings.from_env(
+            {
+                "GITHUB_TOKEN": "ghs_test",
+                "GITHUB_API_URL": gh_url,
+                "GITHUB_WEBHOOK_SECRET": SECRET.decode(),
+                "TIERED_REVIEW_DB": str(tmp_path / "q.db"),
+                "ANTHROPIC_API_KEY": "k",
+                "ANTHROPIC_BASE_URL": llm_url,
+                "TIERED_REVIEW_GITHUB_THROTTLE": "false",
+                "TIERED_REVIEW_WORKERS": "2",
+                "TIERED_REVIEW_LLM_MAX_RETRIES": "0",
+            }
+        )
+        server, engine = build_server(settings)
+        try:
+            with serve(server, lifespan=True) as url:
+                yield Conversation(App(url, gh, JobQueue(engine), gh_url, llm_url, engine), llm)
+        finally:
+            engine.dispose()
+        assert gh.invalid == [], "a request outside GitHub's published descriptions"
+
+
+def test_a_question_gets_one_answer_in_its_thread_on_the_findings_tier(
+    talk: Conversation,
+) -> None:
+    root = talk.review()
+    tier, difficulty, category = read_markers(root["body"], ROUTE_KIND)[0].split()
+    assert category == "bug" and difficulty in ("trivial", "routine", "substantive")
+    answered = talk.say(root["id"], "Why does this matter here?", "d-q1")
+    assert answered.status_code == 202
+    assert talk.app.wait(answered.json()["job_id"]) == "done"
+    replies = talk.bot_replies(root["id"])
+    assert len(replies) == 1
+    model = {"small": "claude-haiku-5-5", "middle": "claude-sonnet-5-5"}[tier]
+    assert replies[0]["body"].startswith(f"Answer from {model}:")
+    asked = read_markers(replies[0]["body"], REPLY_KIND)
+    assert asked == [str(talk.app.gh.review_comments(OWNER, REPO, NUMBER)[-2]["id"])]
+    assert talk.reply_models() == [model]
+    # The same delivery again, and a second delivery of the same comment: no second answer.
+    comment_id = int(asked[0])
+    again = talk.deliver(comment_id, "d-q1")
+    assert again.json()["reason"] == "redelivery"
+    other = talk.deliver(comment_id, "d-q1-bis")
+    assert other.json()["created"] is False
+    assert len(talk.bot_replies(root["id"])) == 1
+    assert talk.reply_models() == [model]
+    # The ledger has the reply's cost as a request of task `reply` on that tier.
+    assert talk.app.engine is not None
+    with talk.app.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(schema.review_requests).where(schema.review_requests.c.task == "reply")
+        ).all()
+        claims = conn.execute(sa.select(schema.thread_replies)).all()
+    assert [(r.tier, r.model, r.cost_usd > 0) for r in rows] == [(tier, model, True)]
+    assert [(c.comment_id, c.kind, c.tier) for c in claims] == [(comment_id, "question", tier)]
+
+
+def test_a_dispute_goes_to_frontier_and_bots_get_no_answer(talk: Conversation) -> None:
+    root = talk.review()
+    disputed = talk.say(root["id"], "I disagree, this is not a bug.", "d-x1")
+    assert talk.app.wait(disputed.json()["job_id"]) == "done"
+    assert talk.reply_models() == ["claude-opus-5-5"]
+    by_bot = talk.say(root["id"], "Why?", "d-x2", user="dependabot[bot]")
+    assert by_bot.status_code == 200 and by_bot.json()["outcome"] == "ignore"
+    assert len(talk.bot_replies(root["id"])) == 1
+
+
+def test_a_dismissed_finding_is_remembered_and_not_raised_again_after_a_push(
+    talk: Conversation,
+) -> None:
+    root = talk.review()
+    fingerprint = read_markers(root["body"], FINGERPRINT_KIND)[0]
+    dismissed = talk.say(root["id"], "Won't fix: we accept this.", "d-w1")
+    assert talk.app.wait(dismissed.json()["job_id"]) == "done"
+    replies = talk.bot_replies(root["id"])
+    assert [r["body"].split("\n\n")[0] for r in replies] == [DISMISS_ACK]
+    assert talk.reply_models() == []  # acknowledged without a model call
+    assert talk.app.engine is not None
+    with talk.app.engine.connect() as conn:
+        held = conn.execute(sa.select(schema.suppressions)).all()
+        signals = conn.execute(sa.select(schema.feedback)).all()
+    assert [(s.fingerprint, s.reason) for s in held] == [(fingerprint, "reply")]
+    assert [(f.fingerprint, f.signal, f.category) for f in signals] == [
+        (fingerprint, "dismissed", "bug")
+    ]
+    # A push that touches the file again: the review runs, the finding is not posted again,
+    # and the summary says one dismissed finding was held back.
+    gh = talk.app.gh
+    pull_files = gh.review_comments(OWNER, REPO, NUMBER)
+    files = [dict(f) for f in _files(talk)]
+    gh.push(OWNER, REPO, NUMBER, new_head_sha="c" * 40, files=files)
+    gh.set_compare(OWNER, REPO, _head(talk), "c" * 40, files)
+    pushed = payload("pull_request.opened.json")
+    pushed["action"] = "synchronize"
+    pushed["pull_request"]["head"]["sha"] = "c" * 40
+    job = talk.app.deliver("pull_request", pushed, "d-push").json()["job_id"]
+    assert talk.app.wait(job) == "done"
+    after = gh.review_comments(OWNER, REPO, NUMBER)
+    again = [
+        c
+        for c in after
+        if c["user"] == BOT_LOGIN and fingerprint in read_markers(c["body"], FINGERPRINT_KIND)
+    ]
+    assert len(again) == 1 and len(after) == len(pull_files)
+    summary = gh.issue_comments(OWNER, REPO, NUMBER)[0]["body"]
+    assert re.search(r"1 dismissed finding not raised again", summary)
+
+
+def _changed_first_line(files: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+    """The PR's files with the first added line of `path` rewritten: its hunk changes."""
+    out = []
+    for item in files:
+        item = dict(item)
+        if item["filename"] == path:
+            lines = item["patch"].split("\n")
+            first = next(i for i, line in enumerate(lines) if line.startswith("+"))
+            lines[first] = "+Rewritten in the second push"
+            item["patch"] = "\n".join(lines)
+        out.append(item)
+    return out
+
+
+def test_reactions_are_feedback_and_an_outdated_thread_is_resolved_after_a_push(
+    talk: Conversation,
+) -> None:
+    root = talk.review()
+    fingerprint = read_markers(root["body"], FINGERPRINT_KIND)[0]
+    gh = talk.app.gh
+    gh.react(root["id"], "-1", "Codertocat")
+    gh.react(root["id"], "+1", "dependabot[bot]")  # a bot's reaction is no signal
+    files = _changed_first_line(_files(talk), root["path"])
+    gh.push(OWNER, REPO, NUMBER, new_head_sha="d" * 40, files=files)
+    gh.set_compare(OWNER, REPO, _head(talk), "d" * 40, files)
+    pushed = payload("pull_request.opened.json")
+    pushed["action"] = "synchronize"
+    pushed["pull_request"]["head"]["sha"] = "d" * 40
+    job = talk.app.deliver("pull_request", pushed, "d-push2").json()["job_id"]
+    assert talk.app.wait(job) == "done"
+    # The thumbs-down is feedback on the finding's route, and dismisses it on this PR.
+    assert talk.app.engine is not None
+    with talk.app.engine.connect() as conn:
+        signals = conn.execute(sa.select(schema.feedback)).all()
+        held = conn.execute(sa.select(schema.suppressions)).all()
+    tier = read_markers(root["body"], ROUTE_KIND)[0].split()[0]
+    assert [(f.fingerprint, f.signal, f.tier) for f in signals] == [
+        (fingerprint, "thumbs_down", tier)
+    ]
+    assert [(h.fingerprint, h.reason) for h in held] == [(fingerprint, "thumbs_down")]
+    # The push rewrote the line the finding pointed at and the review no longer reports it:
+    # the bot resolved its thread, and the summary says so.
+    assert gh.resolved_threads() == {root["id"]: BOT_LOGIN}
+    summary = gh.issue_comments(OWNER, REPO, NUMBER)[0]["body"]
+    assert "resolved 1 outdated thread" in summary
+
+
+def _head(talk: Conversation) -> str:
+    return str(payload("pull_request.opened.json")["pull_request"]["head"]["sha"])
+
+
+def _files(talk: Conversation) -> list[dict[str, Any]]:
+    from tests.conftest import EXAMPLE_DIFF
+    from tests.review.test_pull_request import pr_files
+
+    return list(pr_files(EXAMPLE_DIFF.read_text()))
