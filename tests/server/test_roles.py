@@ -192,7 +192,9 @@ def test_a_worker_killed_mid_job_is_replaced_after_its_lease(site: Site) -> None
     web, a, b = site.spawn("web"), site.spawn("worker"), site.spawn("worker")
     web.start()
     a.start()
-    site.llm.latency = 4.0  # A is still waiting for the model when it dies
+    # A is still waiting for the model when it dies, however slowly B starts on a loaded machine:
+    # the kill cuts the wait short, so a longer latency costs little.
+    site.llm.latency = 12.0
     job = deliver(web, open_pr(site.gh, FIRST_PR), "d-kill")["job_id"]
     wait_state(site.queue, job, JobState.RUNNING)
     owner = site.queue.get(job).lease_owner

@@ -154,7 +154,9 @@ def test_a_redelivery_to_another_process_is_the_same_job_and_one_review(fleet: F
 
 
 def test_a_process_killed_mid_job_is_replaced_by_another_after_its_lease(fleet: Fleet) -> None:
-    fleet.llm.latency = 4.0  # A is still waiting for the model when it dies
+    # A is still waiting for the model when it dies, however slowly B starts on a loaded machine:
+    # the kill cuts the wait short, so a longer latency costs little.
+    fleet.llm.latency = 12.0
     fleet.a.start()  # alone, so A is the one that claims the job
     job = _deliver(fleet.a, "d-kill")["job_id"]
     _wait(fleet.queue, job, JobState.RUNNING)
