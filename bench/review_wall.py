@@ -35,7 +35,8 @@ from app.plan.planner import PlanInputs, build_plan  # noqa: E402
 from app.plan.tokens import load_counter  # noqa: E402
 from app.providers.registry import build_provider  # noqa: E402
 from app.resources import default_config_data, load_catalog, load_prompts  # noqa: E402
-from app.review.engine import EngineOptions, ReviewResult, run_review  # noqa: E402
+from app.review.engine import EngineOptions, run_review  # noqa: E402
+from app.review.result import ReviewResult  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from tests.fakes import anthropic_fake  # noqa: E402
 
