@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from app.plan.wording import usd
 from app.store import schema
 from app.store.db import make_engine
-from tests.conftest import EXAMPLE_DIFF, need
+from tests.conftest import EXAMPLE_DIFF
 from tests.fakes import anthropic_fake
 from tests.review.test_engine import reviewer
 from tests.review.test_pull_request import pr_files
-from tests.server.test_http import HOOKS, NUMBER, OWNER, REPO, _command, open_fixture_pr, payload
+from tests.server.test_http import NUMBER, OWNER, REPO, _command, open_fixture_pr, payload
 from tests.test_cli import run
 
 
@@ -62,7 +62,6 @@ class Runner:
 
 @pytest.fixture
 def runner(tmp_path: Path, counter: object) -> Iterator[Runner]:
-    need(HOOKS.is_dir(), "../shared webhook fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
     (tmp_path / "runner").mkdir()
