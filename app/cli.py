@@ -29,6 +29,7 @@ from app.resources import load_catalog, load_config, load_prompts
 from app.review.engine import EngineOptions, run_review
 from app.review.render import review_json, review_markdown
 from app.review.result import ReviewResult
+from app.review.status import EXIT_CODES, review_status, status_line
 from app.settings import Settings
 from app.store.db import open_database
 from app.store.ledger import ReviewContext, record_review
@@ -150,7 +151,16 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
         out.file.write(json.dumps(review_json(result, plan_ms), indent=2) + "\n")
     else:
         out.file.write(review_markdown(result, plan_ms))
-    return 0
+    return _exit_code(result)
+
+
+def _exit_code(result: ReviewResult) -> int:
+    """0 for a complete review; 4 or 5 (see `ExitCode`) with one line on stderr otherwise."""
+    status = review_status(result)
+    line = status_line(result)
+    if line:
+        sys.stderr.write(f"tiered-review: {line}\n")
+    return int(EXIT_CODES[status])
 
 
 def run_pull_review(args: argparse.Namespace, out: Console) -> int:
@@ -220,7 +230,7 @@ def run_pull_review(args: argparse.Namespace, out: Console) -> int:
                 f"\n--- inline {comment['path']}:{comment['line']} "
                 f"{comment['side']} ---\n{comment['body']}\n"
             )
-    return 0
+    return _exit_code(outcome.result)
 
 
 def _record(settings: Settings, result: ReviewResult, context: ReviewContext) -> None:
