@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib.metadata
 import json
 import logging
 import sys
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Route each part of a pull request to the cheapest model tier that reviews it "
         "well, and show what it costs.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     plan = sub.add_parser("plan", help="offline: show where each chunk would go and its cost")
     source = plan.add_mutually_exclusive_group()
@@ -100,6 +102,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["table", "json", "html"], default="table")
     report.add_argument("--output", type=Path, metavar="PATH", help="write there, not to stdout")
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version."""
+    try:
+        return importlib.metadata.version("tiered-review")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed: run it from an installed copy for its version)"
 
 
 def _common(parser: argparse.ArgumentParser, formats: list[str]) -> None:
