@@ -26,7 +26,7 @@ from app.plan.packing import PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tokens import load_counter
 from app.providers.registry import available, open_providers, require_keys
-from app.resources import load_catalog, load_config, load_prompts
+from app.resources import default_config_text, load_catalog, load_config, load_prompts
 from app.review.engine import EngineOptions, run_review
 from app.review.render import review_json, review_markdown
 from app.review.result import ReviewResult
@@ -76,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("payload", type=Path, metavar="PAYLOAD.json")
     replay.add_argument("--event", required=True, help="the X-GitHub-Event name")
     sub.add_parser("config-schema", help="print the JSON schema of .github/tiered-review.yml")
+    sub.add_parser("config-docs", help="print the configuration reference (docs/configuration.md)")
+    models = sub.add_parser("models", help="the model catalog: tiers, prices, windows, retirement")
+    models.add_argument("--config", type=Path, metavar="PATH", help="a tiered-review.yml")
+    models.add_argument("--format", choices=["table", "markdown", "json"], default="table")
     forecast = sub.add_parser(
         "forecast", help="offline: what reviewing a repository's past changes would have cost"
     )
@@ -292,6 +296,21 @@ def run_plan(args: argparse.Namespace, out: Console) -> int:
     return 0
 
 
+def run_models(args: argparse.Namespace, out: Console) -> int:
+    """`tiered-review models`: the catalog with the tiers that name each model."""
+    from app.plan.model_table import models_json, models_markdown, print_models
+
+    config = load_config(args.config)
+    catalog = load_catalog(config)
+    if args.format == "markdown":
+        out.file.write(models_markdown(catalog, config))
+    elif args.format == "json":
+        out.file.write(json.dumps(models_json(catalog, config), indent=2) + "\n")
+    else:
+        print_models(catalog, config, out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; user errors exit 2 with one line, no traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -323,6 +342,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.forecast.command import run_forecast
 
             return run_forecast(args, out)
+        if args.command == "models":
+            return run_models(args, out)
+        if args.command == "config-docs":
+            from app.plan.config_docs import config_reference
+
+            out.file.write(config_reference(default_config_text()))
+            return 0
         if args.command == "replay":
             from app.server.service import replay
 
