@@ -54,6 +54,28 @@ it sets only what it changes. An unknown key or a bad value is an error that nam
 URLs and API keys can never be set here: the operator sets them in the environment. Editors can
 validate the file with `schema/tiered-review.schema.json` (`tiered-review config-schema`).
 
+The App and the Action read the file from the pull request's **base** commit, never from the
+change under review. If it does not validate, the bot says why in one comment per base commit,
+reviews nothing and does not retry. An example:
+
+```yaml
+tiers:
+  middle: {model: "openai:gpt-5.6-terra"}
+  local: {model: "local:qwen3-coder"}      # its base URL is the operator's, never the repo's
+rules:                                      # replaces the whole table when given
+  - {id: private-local, private: true, tier: local}
+  - {id: summary-small, task: summary, tier: small}
+  - {id: default-middle, tier: middle}
+paths:
+  exclude: ["fixtures/**"]
+  private: ["internal/billing/**"]
+  instructions: [{path: "migrations/**", text: "Every migration must be reversible."}]
+instructions: "We target Python 3.11; prefer pathlib."
+budget: {max_usd_per_pr: 0.50}              # binds on worst-case cost
+difficulty:
+  signals: {file.new_module: architectural}
+```
+
 ## Provider presets
 
 `providers:` sets every tier (small, middle, frontier, long) for one provider, so a team with one
