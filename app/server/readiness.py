@@ -14,8 +14,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.errors import ConfigError, TieredReviewError
-from app.gh.app_auth import AppAuthError, InstallationTokens, check_app_key
+from app.errors import AppAuthError, ConfigError, TieredReviewError
+from app.gh.app_auth import InstallationTokens, check_app_key
 from app.settings import Settings
 
 NO_CREDENTIALS = (

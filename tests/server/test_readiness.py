@@ -9,8 +9,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from app.errors import ConfigError, TieredReviewError
-from app.gh.app_auth import AppAuthError
+from app.errors import AppAuthError, ConfigError, TieredReviewError
 from app.server.readiness import require_credentials
 from app.server.service import build_server
 from app.settings import Settings
