@@ -58,7 +58,10 @@ class Spend:
 
 @dataclass(frozen=True, slots=True)
 class CacheStat:
-    """One provider's cache: prefix tokens read out of those that could have been.
+    """One provider's cache: prefix tokens read out of those that could have been, per model call.
+
+    Every call after the first on its model and prefix could read the prefix (a repair turn
+    too); a call's reads count up to it, so the rate never passes 100% (`cache_eligible`).
 
     `input_tokens` and `all_read_tokens` cover every request, the first of each prefix too (it
     may read what an earlier review wrote): their ratio is the share of input billed at the
