@@ -11,7 +11,7 @@ from app.local.git import run_git
 def require_repository(cwd: Path) -> None:
     """Raise `GitError` saying so when `cwd` is not inside a git work tree."""
     try:
-        inside = _git(["rev-parse", "--is-inside-work-tree"], cwd).decode().strip()
+        inside = run_git(["rev-parse", "--is-inside-work-tree"], cwd).decode().strip()
     except GitError:
         inside = "false"
     if inside != "true":
