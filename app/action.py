@@ -28,6 +28,7 @@ from app.plan.tokens import load_counter
 from app.providers.registry import available
 from app.review.publish import spent_on
 from app.review.pull_request import CONFIG_PATH
+from app.review.status import EXIT_CODES, review_status, status_line
 from app.server.jobs import (
     JobKind,
     JobReport,
@@ -42,7 +43,16 @@ from app.store.db import open_database
 
 ACTIONS_BOT = "github-actions[bot]"  # who the workflow's GITHUB_TOKEN posts as
 LEDGER_NAME = "tiered-review-ledger.db"
-OUTPUT_NAMES = ("cost-usd", "baseline-usd", "savings-pct", "requests", "findings")
+OUTPUT_NAMES = (
+    "cost-usd",
+    "baseline-usd",
+    "savings-pct",
+    "requests",
+    "findings",
+    "status",
+    "exit-code",
+)
+NOT_REVIEWED = {"status": "skipped", "exit-code": "0"}  # nothing to review: not an error
 NO_KEYS_NOTE = (
     "No model provider key is available to this run, so nothing was sent to a model and "
     "nothing was spent. This is expected on pull requests from forks: GitHub does not give "
@@ -67,6 +77,7 @@ class ActionEnv(BaseModel):
     post: bool = Field(True, alias="TIERED_REVIEW_POST")
     max_cost_usd: float | None = Field(None, ge=0, alias="TIERED_REVIEW_MAX_COST_USD")
     config: str = Field(CONFIG_PATH, alias="TIERED_REVIEW_CONFIG")
+    fail_on_error: bool = Field(False, alias="TIERED_REVIEW_FAIL_ON_ERROR")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ActionEnv:
@@ -75,7 +86,11 @@ class ActionEnv(BaseModel):
 
 
 def run_action(environ: Mapping[str, str] | None = None) -> int:
-    """Handle the workflow's event; 0 unless the review itself failed."""
+    """Handle the workflow's event; the `exit-code` output says how the review went.
+
+    The step itself exits 0 on a partial or failed review unless `fail-on-error` is true, then
+    with that code (4 or 5, see `ExitCode`); errors of input, config or credentials exit 2.
+    """
     source = os.environ if environ is None else environ
     env = ActionEnv.from_env(source)
     settings = Settings.from_env(source)
@@ -83,16 +98,21 @@ def run_action(environ: Mapping[str, str] | None = None) -> int:
         settings = settings.model_copy(update={"bot_login": ACTIONS_BOT})
     spec, reason = _job(env, settings)
     if spec is None:
-        _finish(env, f"Nothing to review: {reason}.", {})
+        _finish(env, f"Nothing to review: {reason}.", NOT_REVIEWED)
         return 0
     if not available(settings):
-        _finish(env, NO_KEYS_NOTE, {})
+        _finish(env, NO_KEYS_NOTE, NOT_REVIEWED)
         return 0
     if settings.github_token is None:
         raise TieredReviewError("missing credentials: set GITHUB_TOKEN (the github-token input)")
     report = asyncio.run(_run(env, settings, spec))
-    _finish(env, job_summary(spec, report), outputs(report))
-    return 0
+    values = outputs(report)
+    _finish(env, job_summary(spec, report), values)
+    code = int(values["exit-code"])
+    if code and not env.fail_on_error:
+        sys.stderr.write(f"tiered-review: exit-code {code} (fail-on-error is false: step passes)\n")
+        return 0
+    return code
 
 
 def _job(env: ActionEnv, settings: Settings) -> tuple[JobSpec | None, str]:
@@ -152,12 +172,15 @@ def _ledger_path(env: ActionEnv) -> str | None:
 
 
 def outputs(report: JobReport) -> dict[str, str]:
-    """The step's outputs; zeros when nothing was reviewed."""
+    """The step's outputs; zeros (status `skipped`) when nothing was reviewed."""
     if report.outcome is None:
-        return {}
+        return dict(NOT_REVIEWED)
     result = report.outcome.result
     t = result.totals
+    status = review_status(result)
     return {
+        "status": status.value,
+        "exit-code": str(int(EXIT_CODES[status])),
         "cost-usd": f"{t.cost_usd:.6f}",
         "baseline-usd": f"{t.all_frontier_usd:.6f}",
         "savings-pct": f"{t.savings_pct:.1f}",
@@ -199,6 +222,9 @@ def job_summary(spec: JobSpec, report: JobReport) -> str:
     ]
     if outcome.scope_note:
         lines.append(f"Scope: {outcome.scope_note}.")
+    warning = status_line(result)
+    if warning:
+        lines.insert(0, f"**{warning}**\n")
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib.metadata
 import json
 import logging
 import sys
@@ -25,10 +26,11 @@ from app.plan.packing import PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tokens import load_counter
 from app.providers.registry import available, open_providers, require_keys
-from app.resources import load_catalog, load_config, load_prompts
+from app.resources import default_config_text, load_catalog, load_config, load_prompts
 from app.review.engine import EngineOptions, run_review
 from app.review.render import review_json, review_markdown
 from app.review.result import ReviewResult
+from app.review.status import EXIT_CODES, review_status, status_line
 from app.settings import Settings
 from app.store.db import open_database
 from app.store.ledger import ReviewContext, record_review
@@ -42,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Route each part of a pull request to the cheapest model tier that reviews it "
         "well, and show what it costs.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     plan = sub.add_parser("plan", help="offline: show where each chunk would go and its cost")
     source = plan.add_mutually_exclusive_group()
@@ -73,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("payload", type=Path, metavar="PAYLOAD.json")
     replay.add_argument("--event", required=True, help="the X-GitHub-Event name")
     sub.add_parser("config-schema", help="print the JSON schema of .github/tiered-review.yml")
+    sub.add_parser("config-docs", help="print the configuration reference (docs/configuration.md)")
+    models = sub.add_parser("models", help="the model catalog: tiers, prices, windows, retirement")
+    models.add_argument("--config", type=Path, metavar="PATH", help="a tiered-review.yml")
+    models.add_argument("--format", choices=["table", "markdown", "json"], default="table")
     forecast = sub.add_parser(
         "forecast", help="offline: what reviewing a repository's past changes would have cost"
     )
@@ -99,6 +106,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["table", "json", "html"], default="table")
     report.add_argument("--output", type=Path, metavar="PATH", help="write there, not to stdout")
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version."""
+    try:
+        return importlib.metadata.version("tiered-review")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed: run it from an installed copy for its version)"
 
 
 def _common(parser: argparse.ArgumentParser, formats: list[str]) -> None:
@@ -150,7 +165,16 @@ def run_review_command(args: argparse.Namespace, out: Console) -> int:
         out.file.write(json.dumps(review_json(result, plan_ms), indent=2) + "\n")
     else:
         out.file.write(review_markdown(result, plan_ms))
-    return 0
+    return _exit_code(result)
+
+
+def _exit_code(result: ReviewResult) -> int:
+    """0 for a complete review; 4 or 5 (see `ExitCode`) with one line on stderr otherwise."""
+    status = review_status(result)
+    line = status_line(result)
+    if line:
+        sys.stderr.write(f"tiered-review: {line}\n")
+    return int(EXIT_CODES[status])
 
 
 def run_pull_review(args: argparse.Namespace, out: Console) -> int:
@@ -220,7 +244,7 @@ def run_pull_review(args: argparse.Namespace, out: Console) -> int:
                 f"\n--- inline {comment['path']}:{comment['line']} "
                 f"{comment['side']} ---\n{comment['body']}\n"
             )
-    return 0
+    return _exit_code(outcome.result)
 
 
 def _record(settings: Settings, result: ReviewResult, context: ReviewContext) -> None:
@@ -272,6 +296,21 @@ def run_plan(args: argparse.Namespace, out: Console) -> int:
     return 0
 
 
+def run_models(args: argparse.Namespace, out: Console) -> int:
+    """`tiered-review models`: the catalog with the tiers that name each model."""
+    from app.plan.model_table import models_json, models_markdown, print_models
+
+    config = load_config(args.config)
+    catalog = load_catalog(config)
+    if args.format == "markdown":
+        out.file.write(models_markdown(catalog, config))
+    elif args.format == "json":
+        out.file.write(json.dumps(models_json(catalog, config), indent=2) + "\n")
+    else:
+        print_models(catalog, config, out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; user errors exit 2 with one line, no traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -303,6 +342,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.forecast.command import run_forecast
 
             return run_forecast(args, out)
+        if args.command == "models":
+            return run_models(args, out)
+        if args.command == "config-docs":
+            from app.plan.config_docs import config_reference
+
+            out.file.write(config_reference(default_config_text()))
+            return 0
         if args.command == "replay":
             from app.server.service import replay
 

@@ -16,11 +16,24 @@ TieredReviewError            a user-facing message; the CLI prints it and exits 
 Callers branch on the attributes, never on the message: `ProviderError.kind` says whether the
 provider or the request is at fault, `GitHubError.status_code` is GitHub's HTTP status (as
 gidgethub's `HTTPException.status_code`). The modules that raise these import them from here.
+
+`ExitCode` is the one table of what the command line's exit statuses mean (docs/cli.md shows it).
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
+
+
+class ExitCode(IntEnum):
+    """What `tiered-review` (and the Action's `exit-code` output) exits with."""
+
+    OK = 0  # done: the review is complete (or there was nothing to review)
+    CRASH = 1  # an unexpected error: a bug, with a traceback
+    USAGE = 2  # a usage, config, input or credentials error: one line on stderr
+    EVAL_CLIFF = 3  # `eval` flagged a capability cliff
+    PARTIAL = 4  # the review is printed, but some requests failed: it names what was not reviewed
+    NOTHING_REVIEWED = 5  # every model request failed: there is no review to trust
 
 
 class TieredReviewError(Exception):

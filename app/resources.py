@@ -60,6 +60,11 @@ def default_config_data() -> dict[str, Any]:
     return _data("defaults.yaml")
 
 
+def default_config_text() -> str:
+    """The packaged defaults file's text, comments included (the configuration reference)."""
+    return resources.files("app").joinpath("data", "defaults.yaml").read_text("utf-8")
+
+
 def load_config(path: Path | None) -> Config:
     """The defaults with the repo config at `path` (if any) merged over them."""
     repo: dict[str, Any] = {}

@@ -2,7 +2,7 @@
 
     python bench/action_demo.py
 
-Needs ../shared (the real webhook payloads). Starts the fake GitHub (holding
+Uses the real webhook payloads in tests/fixtures/. Starts the fake GitHub (holding
 Codertocat/Hello-World#2 with the example diff as its files) and the fake Anthropic API, then
 runs `tiered-review action` three times with the Actions environment set: on `pull_request`
 (opened), on a fork's `pull_request_target` without keys, and on a maintainer's `/review deep`
@@ -21,8 +21,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-if not os.environ.get("TIKTOKEN_CACHE_DIR") and (ROOT.parent / "shared" / "tiktoken").is_dir():
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(ROOT.parent / "shared" / "tiktoken")
 
 from tests.fakes import anthropic_fake  # noqa: E402
 from tests.fakes.github_fake import github_fake  # noqa: E402

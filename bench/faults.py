@@ -29,10 +29,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
-if not os.environ.get("TIKTOKEN_CACHE_DIR") and (SHARED / "tiktoken").is_dir():
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED / "tiktoken")
 
 from tests.fault_campaign import HOOK, CampaignOptions, run_campaign  # noqa: E402
 from tests.fault_results import CampaignResult  # noqa: E402
@@ -142,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the campaign in a temporary folder and print its figures."""
     opts, keep = parse_args(argv)
     if not HOOK.is_file():
-        print(f"missing fixture: shared/fixtures/github-webhooks/{HOOK.name}", file=sys.stderr)
+        print(f"missing fixture: tests/fixtures/github-webhooks/{HOOK.name}", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="faults-"))
     try:

@@ -34,9 +34,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED_TIKTOKEN = ROOT.parent / "shared" / "tiktoken"
-if not os.environ.get("TIKTOKEN_CACHE_DIR") and SHARED_TIKTOKEN.is_dir():
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED_TIKTOKEN)
 
 from app.forecast.command import forecast_inputs, forecast_repository  # noqa: E402
 from app.forecast.core import pr_title  # noqa: E402

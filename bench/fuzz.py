@@ -24,10 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
-if not os.environ.get("TIKTOKEN_CACHE_DIR") and (SHARED / "tiktoken").is_dir():
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED / "tiktoken")
 
 from tests.fuzz.oracle import Report, Target, explore, shrink  # noqa: E402
 from tests.fuzz.targets import NAMES, targets  # noqa: E402

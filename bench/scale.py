@@ -40,10 +40,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+HOOKS = ROOT / "tests" / "fixtures" / "github-webhooks"
 sys.path.insert(0, str(ROOT))
-if not os.environ.get("TIKTOKEN_CACHE_DIR") and (SHARED / "tiktoken").is_dir():
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED / "tiktoken")
 
 import httpx2  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
@@ -60,7 +58,7 @@ from tests.review.test_engine import reviewer  # noqa: E402
 from tests.review.test_pull_request import pr_files  # noqa: E402
 from tests.serve_process import ServeProcess, sign  # noqa: E402
 
-HOOK = SHARED / "fixtures" / "github-webhooks" / "pull_request.opened.json"
+HOOK = HOOKS / "pull_request.opened.json"
 SECRET = b"bench-scale-secret"
 OWNER = "bench-org"
 BOT_LOGIN = "tiered-review[bot]"
@@ -378,7 +376,7 @@ def main() -> int:
     if not args.db:
         parser.error(f"pass --db DSN or set {PG_ENV} (bash .ci/postgres python {sys.argv[0]})")
     if not HOOK.is_file():
-        print(f"missing fixture: shared/fixtures/github-webhooks/{HOOK.name}", file=sys.stderr)
+        print(f"missing fixture: tests/fixtures/github-webhooks/{HOOK.name}", file=sys.stderr)
         return 2
     if args.jobs < 1 or args.procs < 1 or args.in_flight < 1:
         parser.error("--jobs, --procs and --in-flight must be at least 1")

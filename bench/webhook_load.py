@@ -44,10 +44,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+HOOKS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "github-webhooks"
 sys.path.insert(0, str(ROOT))
-if not os.environ.get("TIKTOKEN_CACHE_DIR") and (SHARED / "tiktoken").is_dir():
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED / "tiktoken")
 
 import httpx2  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
@@ -60,9 +58,9 @@ from tests.fakes.github_fake import github_fake  # noqa: E402
 from tests.review.test_engine import reviewer  # noqa: E402
 from tests.review.test_pull_request import pr_files  # noqa: E402
 
-HOOK = SHARED / "fixtures" / "github-webhooks" / "pull_request.opened.json"
+HOOK = HOOKS / "pull_request.opened.json"
 HANDLER = re.compile(r"handler_(\d+)\b")  # every model request names its PR's handler
-PING = SHARED / "fixtures" / "github-webhooks" / "ping.json"
+PING = HOOKS / "ping.json"
 SECRET = b"bench-webhook-secret"
 OWNER, REPO = "bench-org", "bench-service"
 BOT_LOGIN = "tiered-review[bot]"
@@ -414,7 +412,7 @@ def main() -> int:
     PROFILE_DIR = args.profile
     WORKER_NICE = args.worker_nice
     if not HOOK.is_file():
-        print(f"missing fixture: shared/fixtures/github-webhooks/{HOOK.name}", file=sys.stderr)
+        print(f"missing fixture: tests/fixtures/github-webhooks/{HOOK.name}", file=sys.stderr)
         return 2
     if args.deliveries < REDELIVERIES + DUPLICATE_PUSHES or args.in_flight < 1:
         parser.error(f"need --deliveries >= {REDELIVERIES + DUPLICATE_PUSHES} and --in-flight >= 1")

@@ -1,4 +1,4 @@
-"""Shared test setup: the shared folder, tiktoken's offline files, and plan inputs."""
+"""Shared test setup: the fixture folders, tiktoken's BPE files, and plan inputs."""
 
 from __future__ import annotations
 
@@ -19,12 +19,11 @@ from app.resources import default_config_data, load_catalog, load_prompts
 from tests.dbs import ENGINES, PG_ENV, Databases
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+FIXTURES = ROOT / "tests" / "fixtures"
+HOOKS = FIXTURES / "github-webhooks"  # GitHub's webhook payloads and schemas (octokit, MIT)
+OPENAPI = FIXTURES / "github-openapi" / "rest-subset.json"  # GitHub's REST description, cut
 EXAMPLE_DIFF = ROOT / "examples" / "pr.diff"
 TODAY = dt.date(2026, 11, 27)
-
-if not os.environ.get("TIKTOKEN_CACHE_DIR") and (SHARED / "tiktoken").is_dir():
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED / "tiktoken")
 
 
 def need(condition: bool, reason: str) -> None:
@@ -59,21 +58,17 @@ def db_url(fresh_db: Databases) -> str:
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    """The read-only shared folder beside the clone."""
-    need(SHARED.is_dir(), "../shared (fixtures, tiktoken files) is not beside this clone")
-    return SHARED
-
-
-@pytest.fixture(scope="session")
 def counter() -> TokenCounter:
-    """tiktoken's o200k counter, from offline BPE files."""
-    need(
-        bool(os.environ.get("TIKTOKEN_CACHE_DIR")),
-        "TIKTOKEN_CACHE_DIR is unset and ../shared/tiktoken is missing: no offline BPE files",
-    )
+    """tiktoken's o200k counter: its BPE files come from a download or `TIKTOKEN_CACHE_DIR`.
+
+    Exact token counts need those files; without them (no internet and no cache folder) the tests
+    that ask for this fixture skip with the reason, and with CI=true they fail instead.
+    """
     loaded, warning = load_counter()
-    need(warning is None, f"tiktoken could not load: {warning}")
+    need(
+        warning is None,
+        f"tiktoken's BPE files are neither downloadable nor in TIKTOKEN_CACHE_DIR: {warning}",
+    )
     return loaded
 
 

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from app.store.db import make_engine
 from app.store.queue import JobState
 from app.store.schema import jobs
-from tests.conftest import SHARED
+from tests.conftest import HOOKS
 from tests.fakes import anthropic_fake, openai_fake
 from tests.fakes.github_fake import github_fake
 from tests.fault_prs import FaultPR, build_prs, open_prs, opened_body
@@ -43,7 +43,7 @@ from tests.fault_results import (
 from tests.review.test_engine import reviewer
 from tests.serve_process import ServeProcess, sign
 
-HOOK = SHARED / "fixtures" / "github-webhooks" / "pull_request.opened.json"
+HOOK = HOOKS / "pull_request.opened.json"
 SECRET = b"fault-campaign-secret"
 REQUEST_TIMEOUT_S = 10.0  # GitHub's own budget for a webhook answer
 # Only what the App needs from this environment: no provider keys, no proxies.

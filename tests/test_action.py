@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from app.plan.wording import usd
 from app.store import schema
 from app.store.db import make_engine
-from tests.conftest import EXAMPLE_DIFF, need
+from tests.conftest import EXAMPLE_DIFF
 from tests.fakes import anthropic_fake
 from tests.review.test_engine import reviewer
 from tests.review.test_pull_request import pr_files
-from tests.server.test_http import HOOKS, NUMBER, OWNER, REPO, _command, open_fixture_pr, payload
+from tests.server.test_http import NUMBER, OWNER, REPO, _command, open_fixture_pr, payload
 from tests.test_cli import run
 
 
@@ -62,7 +62,6 @@ class Runner:
 
 @pytest.fixture
 def runner(tmp_path: Path, counter: object) -> Iterator[Runner]:
-    need(HOOKS.is_dir(), "../shared webhook fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
     (tmp_path / "runner").mkdir()
@@ -95,7 +94,11 @@ def test_a_pull_request_is_reviewed_with_summary_outputs_and_ledger(runner: Runn
     assert "| request | task | tier | model |" in summary and "% saved" in summary
     assert "Cache hit rate" in summary
     out = runner.outputs
-    assert set(out) == {"cost-usd", "baseline-usd", "savings-pct", "requests", "findings"}
+    assert set(out) == {"cost-usd", "baseline-usd", "savings-pct", "requests", "findings"} | {
+        "status",
+        "exit-code",
+    }
+    assert (out["status"], out["exit-code"]) == ("complete", "0")
     assert 0 < float(out["cost-usd"]) < float(out["baseline-usd"])
     assert 0 < float(out["savings-pct"]) <= 100 and int(out["requests"]) > 0
     assert int(out["findings"]) > 0
@@ -113,7 +116,9 @@ def test_a_fork_without_keys_exits_0_with_a_note_and_spends_nothing(runner: Runn
     code, _, stderr = runner.start("pull_request_target", data, ANTHROPIC_API_KEY="")
     assert code == 0, stderr
     assert "No model provider key" in runner.summary and "/review" in runner.summary
-    assert runner.outputs == dict.fromkeys(runner.outputs, "0") and len(runner.outputs) == 5
+    out = runner.outputs
+    assert out.pop("status") == "skipped"
+    assert out == dict.fromkeys(out, "0") and len(out) == 6
     assert runner.llm.log.entries == []
     writes = [r for r in runner.gh.requests if r.method != "GET"]
     assert writes == []
@@ -204,6 +209,20 @@ def test_the_daily_cap_counts_what_the_action_spent_today_from_its_markers(
     assert runner.outputs["requests"] == "0"
 
 
+@pytest.mark.parametrize(("fail_on_error", "step_code"), [("", 0), ("true", 5)])
+def test_the_action_reports_the_code_and_fails_only_when_asked(
+    runner: Runner, fail_on_error: str, step_code: int
+) -> None:
+    from tests.server.test_http import payload
+
+    runner.llm.faults.add("500", times=100)
+    extra = {"TIERED_REVIEW_FAIL_ON_ERROR": fail_on_error}
+    code, _, stderr = runner.start("pull_request", payload("pull_request.opened.json"), **extra)
+    assert code == step_code, stderr
+    assert runner.outputs["exit-code"] == "5" and runner.outputs["status"] == "failed"
+    assert "Nothing was reviewed" in runner.summary
+
+
 def test_action_yml_maps_its_inputs_to_what_the_entrypoint_reads() -> None:
     import yaml
 
@@ -221,7 +240,9 @@ def test_action_yml_maps_its_inputs_to_what_the_entrypoint_reads() -> None:
         "mode",
         "post",
         "max-cost-usd",
+        "fail-on-error",
     }
+    assert action["inputs"]["fail-on-error"]["default"] == "false"
     assert action["inputs"]["mode"]["default"] == "normal"
     assert action["inputs"]["post"]["default"] == "true"
     assert set(action["outputs"]) == set(OUTPUT_NAMES)

@@ -203,7 +203,7 @@ def test_image_runs_serve_as_non_root_with_health_and_a_volume() -> None:
     assert host == "0.0.0.0"
     assert any(ins.keyword == "EXPOSE" and ins.rest == port for ins in stage)
     health = " ".join(exec_form(stage, "HEALTHCHECK"))
-    assert f"http://127.0.0.1:{port}/healthz" in health
+    assert f"http://127.0.0.1:{port}/readyz" in health  # readiness: the App can work
     volumes = [v for ins in stage if ins.keyword == "VOLUME" for v in json.loads(ins.rest)]
     database = env_of(stage)["TIERED_REVIEW_DB"]
     assert any(database.startswith(volume.rstrip("/") + "/") for volume in volumes)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
-from app.errors import EvalError
+from app.errors import EvalError, ExitCode
 from app.evals.core import (
     Comparison,
     Defect,
@@ -55,7 +55,7 @@ from app.store.ledger import ReviewContext, record_review
 
 ROUTED = "routed"
 EVAL_TENANT = "eval"
-CLIFF_EXIT = 3  # `eval` exits 3 when a capability cliff is flagged: a red weekly run
+CLIFF_EXIT = int(ExitCode.EVAL_CLIFF)  # a capability cliff is flagged: a red weekly run
 
 
 @dataclass(frozen=True, slots=True)

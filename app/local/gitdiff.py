@@ -8,6 +8,19 @@ from app.errors import GitError
 from app.local.git import run_git
 
 
+def require_repository(cwd: Path) -> None:
+    """Raise `GitError` saying so when `cwd` is not inside a git work tree."""
+    try:
+        inside = run_git(["rev-parse", "--is-inside-work-tree"], cwd).decode().strip()
+    except GitError:
+        inside = "false"
+    if inside != "true":
+        raise GitError(
+            f"not a git repository: {cwd} (run it inside one, or pass --diff PATH|- to plan a "
+            "diff file)"
+        )
+
+
 def default_base(cwd: Path) -> str:
     """`origin/HEAD`, else `main`, else `master`."""
     for ref in ("origin/HEAD", "main", "master"):
@@ -21,6 +34,7 @@ def default_base(cwd: Path) -> str:
 
 def local_diff(cwd: Path, base: str | None, worktree: bool) -> bytes:
     """The branch's changes since its merge base with `base` (plus uncommitted ones)."""
+    require_repository(cwd)
     ref = base or default_base(cwd)
     merge_base = run_git(["merge-base", ref, "HEAD"], cwd).decode().strip()
     args = ["diff", "--no-color", "--no-ext-diff", "-M", merge_base]

@@ -23,6 +23,7 @@ from app.errors import ConfigError
 from app.plan.catalog import ModelEntry
 from app.plan.globs import check_globs
 from app.plan.patterns import check_pattern
+from app.plan.presets import Preset, apply_preset
 from app.plan.tiers import TIERS, Tier
 
 
@@ -228,6 +229,8 @@ class Config(_Strict):
     """The whole effective configuration."""
 
     as_of: dt.date | None = None
+    # A preset of every tier for one provider (app/plan/presets.py); `tiers:` still wins.
+    providers: Preset | None = None
     tiers: dict[str, TierConfig]
     rules: list[Rule] = Field(min_length=1)
     requests: RequestsConfig
@@ -346,7 +349,7 @@ def parse_repo_config(text: str, source: str) -> dict[str, Any]:
 def build_config(defaults: Mapping[str, Any], repo: Mapping[str, Any], source: str) -> Config:
     """Validate the repo config merged over the defaults, naming the first bad key."""
     try:
-        return Config.model_validate(merge(defaults, repo))
+        return Config.model_validate(apply_preset(merge(defaults, repo), repo))
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"

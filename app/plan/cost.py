@@ -118,3 +118,23 @@ def reprice(usage: Usage, actual: ModelSpec, baseline: ModelSpec) -> float:
         output_tokens=round(usage.output_tokens * ratio),
     )
     return usage_cost(scaled, baseline)
+
+
+def cache_eligible(read: int, prefix: int, calls: int, *, first: bool) -> tuple[int, int]:
+    """One request's cache reads and the prefix tokens it could have read, counted per call.
+
+    Every call after the first on its model and prefix could read the whole prefix, a repair turn
+    too (it resends it); the first call writes it. Reads count up to that, so no request, and no
+    sum of them, reads more than 100%: the cache hit rate is the sum of the first over the second.
+    """
+    eligible = prefix * max(0, calls - (1 if first else 0))
+    return min(read, eligible), eligible
+
+
+def prefix_size(write: int, read: int, calls: int) -> int:
+    """The cached prefix's size as the provider counted it, from the first request on it.
+
+    Its first call writes the prefix (or reads it, warm from an earlier review); a repair turn
+    reads it once more, so reads are split over the calls and a write is taken as is.
+    """
+    return write if write else read // max(1, calls)

@@ -189,8 +189,16 @@ def _file(patched: PatchedFile) -> FileDiff:
 
 
 def _cut(text: str, limit: int = 120) -> str:
-    """`text` cut for an error message: unidiff quotes whole lines, which may be megabytes."""
+    """`text` on one line, cut, for an error message: unidiff quotes whole lines (with their
+    newline), which may be megabytes."""
+    text = text.strip().replace("\r", "\\r").replace("\n", "\\n")
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _binary(text: str) -> bool:
+    """Whether the start of the input is binary data: a NUL, or bytes that are not UTF-8."""
+    head = text[:8192]
+    return "\x00" in head or any("\udc80" <= ch <= "\udcff" for ch in head)
 
 
 def _locate(text: str) -> str:
@@ -230,6 +238,11 @@ def parse_diff(text: str) -> tuple[FileDiff, ...]:
     except UnidiffParseError as exc:
         raise DiffError(f"malformed diff: {_cut(str(exc))} ({_locate(text)})") from exc
     if not len(patch) and text.strip():
+        if _binary(text):
+            raise DiffError(
+                "not a unified diff: the input is binary data (a NUL or non-UTF-8 bytes near "
+                "its start); pass a diff, e.g. the output of `git diff`"
+            )
         first = text.lstrip().splitlines()[0][:60]
         raise DiffError(
             f"not a unified diff: no file headers ('diff --git' or '--- a/...') found; "

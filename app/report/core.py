@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from app.errors import LedgerError, RoutingError
 from app.plan.catalog import Catalog, ModelSpec
 from app.plan.config import Task
+from app.plan.cost import cache_eligible, prefix_size
 from app.plan.notices import Warning, WarningCode
 from app.plan.planner import retirement_warnings
 from app.plan.tiers import TIERS
@@ -57,7 +58,10 @@ class Spend:
 
 @dataclass(frozen=True, slots=True)
 class CacheStat:
-    """One provider's cache: prefix tokens read out of those that could have been.
+    """One provider's cache: prefix tokens read out of those that could have been, per model call.
+
+    Every call after the first on its model and prefix could read the prefix (a repair turn
+    too); a call's reads count up to it, so the rate never passes 100% (`cache_eligible`).
 
     `input_tokens` and `all_read_tokens` cover every request, the first of each prefix too (it
     may read what an earlier review wrote): their ratio is the share of input billed at the
@@ -262,16 +266,23 @@ def cache_stats(requests: Iterable[RequestRow]) -> tuple[CacheStat, ...]:
     for rows in by_review.values():
         # The prefix's size as the provider counted it: what the first request wrote (or read).
         actual = {
-            (q.provider, q.model, q.prefix_hash): q.cache_write_tokens + q.cache_read_tokens
+            (q.provider, q.model, q.prefix_hash): prefix_size(
+                q.cache_write_tokens, q.cache_read_tokens, q.calls
+            )
             for q in rows
             if q.first_to_model and q.cache_write_tokens + q.cache_read_tokens
         }
         for q in rows:
-            if q.first_to_model or q.outcome in ("failed", "skipped"):
+            if q.outcome in ("failed", "skipped"):
                 continue
-            eligible[q.provider] += 1
-            reads[q.provider] += q.cache_read_tokens
-            sent[q.provider] += actual.get((q.provider, q.model, q.prefix_hash), q.prefix_tokens)
+            prefix = actual.get((q.provider, q.model, q.prefix_hash), q.prefix_tokens)
+            read, could = cache_eligible(
+                q.cache_read_tokens, prefix, q.calls, first=q.first_to_model
+            )
+            if could:
+                eligible[q.provider] += 1
+            reads[q.provider] += read
+            sent[q.provider] += could
     return tuple(
         CacheStat(p, count[p], eligible[p], reads[p], sent[p], inputs[p], all_reads[p])
         for p in sorted(count)

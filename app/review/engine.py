@@ -58,6 +58,7 @@ class _Answer:
     error: str | None
     spec: ModelSpec
     first: bool  # the first call with this prefix on this model in the review
+    calls: int = 1  # 2 with a repair turn
 
 
 @dataclass(slots=True)
@@ -213,9 +214,9 @@ async def _attempt(
         second = await provider.complete(repair)
     usage = _add(usage, second.usage)
     try:
-        return _Answer(usage, _parse(second.text, second.truncated), None, spec, first)
+        return _Answer(usage, _parse(second.text, second.truncated), None, spec, first, 2)
     except OutputError as exc:
-        return _Answer(usage, None, f"invalid output after one repair: {exc}", spec, first)
+        return _Answer(usage, None, f"invalid output after one repair: {exc}", spec, first, 2)
 
 
 def _parse(text: str, truncated: bool) -> ReviewOut:
@@ -325,6 +326,7 @@ def _done(
         prefix_hash=_prefix_hash(planned),
         reason=reason,
         exact_input_tokens=exact,
+        calls=answer.calls if answer else 0,
     )
     findings: list[Finding] = []
     summary = ""

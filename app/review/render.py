@@ -6,6 +6,7 @@ from typing import Any
 
 from app.review.findings import Finding
 from app.review.result import ReviewResult
+from app.review.status import review_status, status_line
 
 REVIEW_SCHEMA = "tiered-review/review@1"
 _SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2, "nit": 3}
@@ -35,6 +36,7 @@ def review_json(result: ReviewResult, plan_ms: float) -> dict[str, Any]:
     t = result.totals
     return {
         "schema": REVIEW_SCHEMA,
+        "status": review_status(result).value,
         "summary": result.summary,
         "notes": list(result.notes),
         "findings": [_finding_json(f) for f in result.findings],
@@ -95,7 +97,11 @@ def finding_markdown(f: Finding) -> str:
 def review_markdown(result: ReviewResult, plan_ms: float) -> str:
     """The whole review for a terminal or a file."""
     t = result.totals
-    parts = ["# tiered-review", "", result.summary or "_No summary._", ""]
+    parts = ["# tiered-review", ""]
+    warning = status_line(result)
+    if warning:
+        parts += [f"**{warning}**", ""]
+    parts += [result.summary or "_No summary._", ""]
     findings = sorted(result.findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.path, f.line))
     parts.append(f"## Findings ({len(findings)})")
     parts.extend(

@@ -14,7 +14,7 @@ from typing import Literal
 
 from app.plan.chunks import Chunk
 from app.plan.config import Task
-from app.plan.cost import Usage
+from app.plan.cost import Usage, cache_eligible, prefix_size
 from app.plan.planner import Plan
 from app.plan.wording import warning_message
 from app.review.findings import Finding
@@ -45,6 +45,7 @@ class RequestOutcome:
     prefix_hash: str = ""  # sha256 of system prompt + repo instructions
     reason: str | None = None
     exact_input_tokens: int | None = None
+    calls: int = 1  # model calls made: 2 when the answer needed a repair turn, 0 when none ran
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,14 +138,20 @@ def review_totals(outcomes: Sequence[RequestOutcome]) -> ReviewTotals:
     for o in outcomes:
         cached = o.usage.cache_write_tokens + o.usage.cache_read_tokens
         if o.first_of_prefix and cached:
-            actual[(f"{o.provider}:{o.model}", o.prefix_hash)] = cached
+            actual[(f"{o.provider}:{o.model}", o.prefix_hash)] = prefix_size(
+                o.usage.cache_write_tokens, o.usage.cache_read_tokens, o.calls
+            )
     reads: Counter[str] = Counter()
     sent: Counter[str] = Counter()
     for o in outcomes:
-        if o.first_of_prefix or o.status in ("failed", "skipped"):
+        if o.status in ("failed", "skipped"):
             continue
-        reads[o.provider] += o.usage.cache_read_tokens
-        sent[o.provider] += actual.get((f"{o.provider}:{o.model}", o.prefix_hash), o.prefix_tokens)
+        prefix = actual.get((f"{o.provider}:{o.model}", o.prefix_hash), o.prefix_tokens)
+        read, eligible = cache_eligible(
+            o.usage.cache_read_tokens, prefix, o.calls, first=o.first_of_prefix
+        )
+        reads[o.provider] += read
+        sent[o.provider] += eligible
     by_provider = {p: round(reads[p] / sent[p], 4) for p in sorted(sent) if sent[p]}
     total_sent = sum(sent.values())
     return ReviewTotals(

@@ -26,6 +26,7 @@ from app.server.committer import GroupCommitter
 from app.server.jobs import JobSpec
 from app.server.logs import log_context
 from app.server.metrics import Metrics
+from app.server.readiness import Readiness
 from app.server.worker import PoolOptions, run_pool
 from app.store.queue import JobQueue, NewJob
 
@@ -47,6 +48,7 @@ class ServerParts:
     health: Callable[[], bool] = lambda: True
     accept_webhooks: bool = True
     role: str = "all"
+    ready: Callable[[], Readiness] = lambda: Readiness({})
 
 
 def create_app(parts: ServerParts) -> FastAPI:
@@ -84,7 +86,6 @@ def create_app(parts: ServerParts) -> FastAPI:
                 return await _webhook(parts, request, event, delivery, writer)
 
     @app.get("/healthz")
-    @app.get("/readyz")
     async def healthz() -> Response:
         try:
             ok = await asyncio.to_thread(parts.health)
@@ -93,6 +94,13 @@ def create_app(parts: ServerParts) -> FastAPI:
             log.warning("health check failed: %s", exc)
             return JSONResponse({"status": "error", "error": type(exc).__name__}, 503)
         return JSONResponse({"status": "ok" if ok else "error", "queue": depth}, 200 if ok else 503)
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        # Readiness, not liveness: 503 while the App cannot work (database, key, token mint).
+        state = await asyncio.to_thread(parts.ready)
+        body = {"status": "ready" if state.ready else "not ready", "checks": state.checks}
+        return JSONResponse(body, 200 if state.ready else 503)
 
     @app.get("/metrics")
     async def metrics() -> Response:

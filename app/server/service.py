@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from app.errors import ConfigError, TieredReviewError, WebhookError
+from app.errors import TieredReviewError, WebhookError
 from app.gh.app_auth import InstallationTokens
 from app.gh.client import GitHubClient
 from app.gh.decision import JobDecision
@@ -28,6 +28,7 @@ from app.server.http import ServerParts, create_app
 from app.server.jobs import JobRunner, JobSpec, skip_rules
 from app.server.logs import configure_json_logging
 from app.server.metrics import Metrics
+from app.server.readiness import NO_CREDENTIALS, app_private_key, readiness, require_credentials
 from app.server.worker import PoolOptions
 from app.settings import Settings
 from app.store.db import open_database
@@ -47,16 +48,7 @@ class Role(enum.StrEnum):
 def client_factory(settings: Settings) -> tuple[Any, InstallationTokens | None]:
     """A GitHub client per job: an installation token for the App, else GITHUB_TOKEN."""
     tokens: InstallationTokens | None = None
-    key = (
-        settings.github_app_private_key.get_secret_value()
-        if (settings.github_app_private_key)
-        else None
-    )
-    if key is None and settings.github_app_private_key_path:
-        try:
-            key = Path(settings.github_app_private_key_path).read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError(f"GITHUB_APP_PRIVATE_KEY_PATH: cannot read: {exc.strerror}") from exc
+    key = app_private_key(settings)
     if settings.github_app_id is not None and key:
         tokens = InstallationTokens(settings.github_app_id, key, settings.github_api_url)
 
@@ -66,20 +58,22 @@ def client_factory(settings: Settings) -> tuple[Any, InstallationTokens | None]:
         elif settings.github_token is not None:
             token = settings.github_token.get_secret_value()
         else:
-            raise TieredReviewError(
-                "no GitHub credentials: set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (or _PATH), "
-                "or GITHUB_TOKEN"
-            )
+            raise TieredReviewError(NO_CREDENTIALS)
         return GitHubClient(token, settings.github_api_url, throttle=settings.github_throttle)
 
     return client_for, tokens
 
 
-def runner(settings: Settings, ledger: Engine, metrics: Metrics | None = None) -> JobRunner:
-    """The job runner with the token counter and GitHub clients the settings allow."""
+def runner(
+    settings: Settings, ledger: Engine, metrics: Metrics | None = None
+) -> tuple[JobRunner, InstallationTokens | None]:
+    """The job runner with the token counter and GitHub clients the settings allow.
+
+    Also the App's installation tokens (None with a plain GITHUB_TOKEN), for `/readyz`.
+    """
     counter, _ = load_counter()
-    client_for, _tokens = client_factory(settings)
-    return JobRunner(settings, client_for, counter, metrics, ledger=ledger)
+    client_for, tokens = client_factory(settings)
+    return JobRunner(settings, client_for, counter, metrics, ledger=ledger), tokens
 
 
 def warm_up(settings: Settings) -> None:
@@ -119,7 +113,8 @@ def replay(settings: Settings, path: Path, event: str) -> str:
     if not isinstance(decision, JobDecision):
         return json.dumps({"action": decision.kind, "reason": decision.reason})
     spec = JobSpec.from_decision(decision)
-    outcome = asyncio.run(runner(settings, open_database(settings.database)).run(spec))
+    job_runner, _tokens = runner(settings, open_database(settings.database))
+    outcome = asyncio.run(job_runner.run(spec))
     return json.dumps({"action": decision.kind, "reason": decision.reason, "outcome": outcome})
 
 
@@ -133,7 +128,7 @@ def build_server(settings: Settings, *, role: Role = Role.ALL) -> tuple[FastAPI,
     engine = open_database(settings.database)
     queue = JobQueue(engine, max_attempts=settings.max_attempts)
     metrics = Metrics()
-    job_runner = runner(settings, engine, metrics)
+    job_runner, tokens = runner(settings, engine, metrics)
     if role is not Role.WEB:
         warm_up(settings)
 
@@ -156,6 +151,7 @@ def build_server(settings: Settings, *, role: Role = Role.ALL) -> tuple[FastAPI,
         health=healthy,
         accept_webhooks=role is not Role.WORKER,
         role=role.value,
+        ready=lambda: readiness(engine, tokens),
     )
     return create_app(parts), engine
 
@@ -163,11 +159,13 @@ def build_server(settings: Settings, *, role: Role = Role.ALL) -> tuple[FastAPI,
 def serve(settings: Settings, host: str, port: int, role: Role = Role.ALL) -> None:
     """Run the App (or its `role` part) under uvicorn until stopped.
 
+    It exits 2 first, with one line, without usable GitHub credentials (`require_credentials`).
     uvicorn picks uvloop and httptools when they are installed (the `fast` extra), else
     asyncio and h11; both work, the first pair answers webhooks with less CPU.
     """
     import uvicorn
 
+    require_credentials(settings)
     configure_json_logging()
     app, engine = build_server(settings, role=role)
     fast = {name: importlib.util.find_spec(name) is not None for name in ("uvloop", "httptools")}

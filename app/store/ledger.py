@@ -99,6 +99,7 @@ def ledger_rows(
             "routing_ms": context.routing_ms,
             "prefix_hash": r.prefix_hash,
             "outcome": r.status,
+            "calls": r.calls,
         }
         for r in result.requests
     ]

@@ -4,8 +4,9 @@ A database given to `report` is never written and never migrated. SQLite files o
 `mode=ro` when a WAL file is beside them (a writer may be live; its WAL holds committed rows),
 else `immutable=1`, which creates no `-wal`/`-shm` files next to a downloaded artifact.
 PostgreSQL sessions are READ ONLY. Only the columns of the ledger's first revision (0002) are
-read, so a database at any later revision still reads; one without the ledger tables is named
-in a `LedgerError` with its revision.
+required, so a database at any later revision still reads; `calls` (0004) is read where it
+exists and counts as 1 before. One without the ledger tables is named in a `LedgerError` with
+its revision.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class RequestRow:
     all_frontier_usd: float
     all_middle_usd: float
     outcome: str
+    calls: int = 1  # model calls, 2 with a repair turn (ledgers before revision 0004: 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +190,9 @@ def read_part(value: str | None, since: float | None, repository: str | None) ->
     try:
         with engine.connect() as conn:
             _check_schema(conn, name)
+            calls = "calls" in {c["name"] for c in sa.inspect(conn).get_columns("review_requests")}
             reviews = conn.execute(_reviews_query(since, repository)).all()
-            requests = conn.execute(_requests_query(since, repository)).all()
+            requests = conn.execute(_requests_query(since, repository, calls=calls)).all()
             feedback: Sequence[sa.Row[Any]] = ()
             if "feedback" in sa.inspect(conn).get_table_names():  # revision 0003 on
                 feedback = conn.execute(_feedback_query(since, repository)).all()
@@ -201,7 +204,12 @@ def read_part(value: str | None, since: float | None, repository: str | None) ->
         name=name,
         reviews=tuple(ReviewRow(**_mapping(r, _REVIEW_COLUMNS)) for r in reviews),
         requests=tuple(
-            RequestRow(review_uid=r.review_uid, **_mapping(r, _REQUEST_COLUMNS)) for r in requests
+            RequestRow(
+                review_uid=r.review_uid,
+                calls=r.calls if calls else 1,
+                **_mapping(r, _REQUEST_COLUMNS),
+            )
+            for r in requests
         ),
         feedback=tuple(FeedbackRow(**_mapping(r, _FEEDBACK_COLUMNS)) for r in feedback),
     )
@@ -274,10 +282,13 @@ def _reviews_query(since: float | None, repository: str | None) -> sa.Select[Any
     )
 
 
-def _requests_query(since: float | None, repository: str | None) -> sa.Select[Any]:
+def _requests_query(
+    since: float | None, repository: str | None, *, calls: bool = True
+) -> sa.Select[Any]:
     reviews, requests = schema.reviews, schema.review_requests
+    columns = [requests.c[c] for c in _REQUEST_COLUMNS] + ([requests.c.calls] if calls else [])
     return (
-        sa.select(reviews.c.uid.label("review_uid"), *(requests.c[c] for c in _REQUEST_COLUMNS))
+        sa.select(reviews.c.uid.label("review_uid"), *columns)
         .select_from(requests.join(reviews, requests.c.review_id == reviews.c.id))
         .where(*_filters(since, repository))
         .order_by(reviews.c.created_at, reviews.c.uid, requests.c.id)

@@ -129,6 +129,8 @@ review_requests = sa.Table(
     sa.Column("routing_ms", sa.Double, nullable=False),
     sa.Column("prefix_hash", sa.String(64), nullable=False),
     sa.Column("outcome", sa.String(16), nullable=False),
+    # Model calls behind the request: 2 when its answer needed a repair turn (revision 0004).
+    sa.Column("calls", sa.Integer, nullable=False, server_default="1"),
     sa.Index(None, "review_id"),
     sa.Index(None, "created_at"),
     sqlite_autoincrement=True,

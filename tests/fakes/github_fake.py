@@ -1,8 +1,9 @@
 """A loopback fake of GitHub's REST API holding pull-request state, checked against its OpenAPI."""
 
-# Requests are matched to the operations of the shared OpenAPI subset and validated against them
-# (path and query parameters, JSON bodies); review comments are resolved against the hunks of the
-# patches the fake serves; the fake's own replies are checked against the response schemas.
+# Requests are matched to the operations of the OpenAPI subset in tests/fixtures/github-openapi and
+# validated against them (path and query parameters, JSON bodies); review comments are resolved
+# against the hunks of the patches the fake serves; the fake's own replies are checked against the
+# response schemas.
 # Every URL in a reply carries the fake's own address: PyGithub follows `url` fields and `Link`
 # headers (only their path; another host trips an assertion). https://docs.github.com/rest
 
@@ -37,11 +38,7 @@ from tests.fakes.chaos import Chaos, Draw
 from tests.fakes.server import serve
 
 DEFAULT_OPENAPI = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "fixtures"
-    / "github-openapi"
-    / "rest-subset.json"
+    Path(__file__).resolve().parents[1] / "fixtures" / "github-openapi" / "rest-subset.json"
 )
 # GitHub's descriptions of the review-thread endpoints the conversation uses (tests/fixtures).
 CONVERSATION_OPENAPI = (

@@ -17,9 +17,7 @@ from github.PullRequest import PullRequest, ReviewComment
 from github.Repository import Repository
 from requests.exceptions import RetryError
 
-from tests.conftest import need
 from tests.fakes.github_fake import (
-    DEFAULT_OPENAPI,
     LINE_NOT_IN_DIFF,
     PATH_UNRESOLVED,
     START_NOT_BEFORE,
@@ -57,7 +55,6 @@ FILES: list[dict[str, Any]] = [
 @pytest.fixture
 def fake() -> Iterator[tuple[str, FakeGitHub]]:
     """A served fake holding PR acme/widgets#7; its replies must match GitHub's schemas."""
-    need(DEFAULT_OPENAPI.is_file(), f"the GitHub OpenAPI subset is missing at {DEFAULT_OPENAPI}")
     with github_fake() as (url, state):
         state.open_pr(
             OWNER,
@@ -515,7 +512,6 @@ def test_single_review_comments_replies_and_file_comments(
 
 
 def test_replies_outside_githubs_schema_are_reported() -> None:
-    need(DEFAULT_OPENAPI.is_file(), f"the GitHub OpenAPI subset is missing at {DEFAULT_OPENAPI}")
     with github_fake() as (url, state):
         broken = [{"filename": "x.py", "status": "added", "sha": 5}]  # sha must be a string
         state.open_pr(
@@ -529,7 +525,6 @@ def test_replies_outside_githubs_schema_are_reported() -> None:
 
 
 def test_a_path_prefix_as_on_enterprise_server() -> None:
-    need(DEFAULT_OPENAPI.is_file(), f"the GitHub OpenAPI subset is missing at {DEFAULT_OPENAPI}")
     with github_fake(prefix="/api/v3") as (url, state):
         state.open_pr(
             OWNER, NAME, 1, title="T", body=None, base_sha=BASE, head_sha=HEAD, files=FILES

@@ -1,6 +1,6 @@
 """Hostile webhook deliveries: GitHub's real payloads, mutated, re-encoded and (mostly) signed.
 
-Each case starts from a fixture in `../shared/fixtures/github-webhooks/`, is often steered onto
+Each case starts from a fixture in `tests/fixtures/github-webhooks/`, is often steered onto
 the paths that read the most fields (a review action, a `/review` comment on a PR), then has
 keys dropped, nulled, retyped or replaced with hostile values (huge strings and numbers, NaN,
 lone surrogates). The body may be broken after encoding (truncated, not UTF-8, deeply nested,
@@ -20,7 +20,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-HOOKS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "github-webhooks"
+HOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "github-webhooks"
 SECRET = b"fuzz-secret"
 EVENTS = ["pull_request", "issue_comment", "ping", "installation", "installation_repositories"]
 # The fields the decision models read: mutations aim here most of the time.

@@ -8,7 +8,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.gh.app_auth import InstallationTokens
-from tests.conftest import SHARED, need
 
 
 def _pem() -> str:
@@ -21,7 +20,6 @@ def _pem() -> str:
 
 
 def test_tokens_are_cached_until_shortly_before_expiry() -> None:
-    need((SHARED / "fixtures" / "github-openapi").is_dir(), "../shared fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
     now = [dt.datetime.now(dt.UTC)]

@@ -25,9 +25,9 @@ from app.gh.decision import (
 )
 from app.gh.webhooks import SkipRules, classify, parse_json, verify_signature
 from app.plan.config import Mode
-from tests.conftest import need
+from tests.conftest import HOOKS
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "github-webhooks"
+FIXTURES = HOOKS
 SECRET = b"It's a Secret to Everybody"
 RULES = SkipRules(
     bot_login="tiered-review[bot]",
@@ -39,14 +39,9 @@ HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 BASE = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
 
 
-def need_fixtures() -> Path:
-    need(FIXTURES.is_dir(), "../shared/fixtures/github-webhooks is not beside this clone")
-    return FIXTURES
-
-
 def raw(name: str) -> bytes:
     """A fixture's exact bytes, as GitHub would post them."""
-    return (need_fixtures() / name).read_bytes()
+    return (FIXTURES / name).read_bytes()
 
 
 def load(name: str) -> dict[str, Any]:
@@ -227,7 +222,7 @@ EXPECTED = [
 
 
 def test_the_table_covers_every_fixture() -> None:
-    assert sorted(p.name for p in need_fixtures().glob("*.json")) == sorted(
+    assert sorted(p.name for p in FIXTURES.glob("*.json")) == sorted(
         name for name, _, _ in EXPECTED
     )
 

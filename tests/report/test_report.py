@@ -25,7 +25,7 @@ from app.errors import LedgerError
 from app.plan.config import Mode, Task
 from app.plan.cost import Usage
 from app.plan.planner import Plan, Totals
-from app.report.core import build_report, parse_since, percentiles, timeline
+from app.report.core import build_report, cache_stats, parse_since, percentiles, timeline
 from app.report.html import (
     CHART_BASELINES,
     CHART_CACHE,
@@ -350,6 +350,30 @@ def _request(uid: str, task: str = "review", cost: float = 1.0) -> RequestRow:
     )  # fmt: skip
 
 
+def test_cache_hit_rate_counts_repair_turns_per_call_and_never_passes_100() -> None:
+    # One review on one prefix of 1,000 tokens. The first request writes it and its repair turn
+    # misses; the second reads it twice (a repair turn too); the third reads it once.
+    def row(first: bool, write: int, read: int, calls: int) -> RequestRow:
+        return RequestRow(
+            "u", "review", "small", "anthropic", "claude-haiku-5-5", 10, write, read, 5, 1_000,
+            first, "P", 0.1, 0.2, 0.1, "ok", calls,
+        )  # fmt: skip
+
+    rows = [row(True, 1_000, 0, 2), row(False, 0, 2_000, 2), row(False, 0, 1_000, 1)]
+    (stat,) = cache_stats(rows)
+    # the first request's repair turn read the prefix the first call wrote: eligible too
+    assert (stat.read_tokens, stat.eligible_tokens) == (3_000, 4_000)
+    rows[0] = row(True, 1_000, 1_000, 2)
+    (stat,) = cache_stats(rows)
+    assert stat.hit_rate == 1.0
+    # a provider reporting more reads than the calls could make still shows 100%, not 107%
+    rows.append(row(False, 0, 5_000, 1))
+    (stat,) = cache_stats(rows)
+    assert stat.hit_rate == 1.0 and stat.eligible_requests == 4
+    ledger = merge_ledgers([LedgerPart("x.db", (_review("u", NOW),), tuple(rows))])
+    assert build_report(ledger, CATALOG, NOW).cache_hit_rate == 1.0
+
+
 def test_timeline_switches_to_weeks_then_months() -> None:
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()  # a Thursday
     weeks = timeline([_review("a", start), _review("b", start + 40 * DAY)], [_request("b")])
@@ -559,8 +583,12 @@ def test_report_agrees_with_a_real_review(
         }
         args = ["--diff", str(EXAMPLE_DIFF), "--config", str(config), "--format", "json"]
         done = run("review", *args, "--repo", "o/r", env=env, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    review = json.loads(done.stdout)["totals"]
+    # The scripted model anchors its finding at line 0 of a deleted file's chunk: that one request
+    # fails after its repair turn, so the review is partial (exit 4); the ledger holds it all.
+    assert done.returncode == 4, done.stderr
+    doc = json.loads(done.stdout)
+    assert [r["status"] for r in doc["requests"]].count("failed") == 1
+    review = doc["totals"]
     totals = json.loads(report(capsys, "--db", str(db), "--format", "json")[1])["totals"]
     assert set(review["cache_hit_rate_by_provider"]) == {"anthropic", "openai"}
     assert totals["cache_hit_rate_by_provider"] == review["cache_hit_rate_by_provider"]

@@ -204,6 +204,13 @@ def test_invalid_json_gets_one_repair(fakes: Fakes, make_inputs: InputsFactory) 
     repair = [e for e in _messages(fakes.anthropic) if e.model == "claude-sonnet-5-5"][-1]
     roles = [m["role"] for m in repair.json["messages"]]
     assert roles == ["user", "assistant", "user"]
+    # The repair turn is a second call that reads the prefix again: counted per call, the hit
+    # rate stays a rate (it read up to twice the prefix; it could have read that much).
+    assert all(o.calls == 2 for o in middle)
+    assert all(o.calls == 1 for o in result.requests if o.tier != "middle")
+    assert all(o.usage.cache_read_tokens > 0 for o in middle)  # the repair turns read it
+    assert 0.9 <= result.totals.cache_hit_rate <= 1.0
+    assert all(0 < r <= 1.0 for r in result.totals.cache_hit_rate_by_provider.values())
 
 
 def test_still_invalid_fails_that_request_and_the_review_goes_on(

@@ -21,7 +21,7 @@ from app.resources import default_config_data, load_catalog, load_prompts
 from app.review.publish import BODY_LIMIT
 from app.review.pull_request import Outcome, PullRef, Toolkit, review_pull_request
 from app.settings import Settings
-from tests.conftest import EXAMPLE_DIFF, SHARED, need
+from tests.conftest import EXAMPLE_DIFF
 from tests.fakes import FakeLLM, anthropic_fake
 from tests.review.test_engine import reviewer
 
@@ -86,7 +86,6 @@ class World:
 
 @pytest.fixture
 def world(counter: TokenCounter) -> Iterator[World]:
-    need((SHARED / "fixtures" / "github-openapi").is_dir(), "../shared fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
     with (

@@ -14,12 +14,11 @@ import pytest
 
 from app.store.db import make_engine
 from app.store.queue import JobQueue
-from tests.conftest import ROOT, need
+from tests.conftest import ROOT
 from tests.fakes import anthropic_fake
 from tests.review.test_engine import reviewer
 from tests.serve_process import ServeProcess as Server
 from tests.server.test_http import (
-    HOOKS,
     NUMBER,
     OWNER,
     REPO,
@@ -32,7 +31,6 @@ from tests.server.test_http import (
 
 @pytest.fixture
 def world(tmp_path: Path, counter: object) -> Iterator[tuple[Server, Any, JobQueue]]:
-    need(HOOKS.is_dir(), "../shared webhook fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
     with github_fake() as (gh_url, gh), anthropic_fake(responder=reviewer) as (llm_url, _llm):

@@ -14,9 +14,9 @@ from app.gh.client import GitHubClient
 from app.settings import Settings
 from app.store.db import make_engine, migrate
 from app.store.queue import JobQueue, JobState
-from tests.conftest import EXAMPLE_DIFF, SHARED, need
+from tests.conftest import EXAMPLE_DIFF
 from tests.fakes import CHAOS_KINDS, Chaos, anthropic_fake
-from tests.fault_campaign import HOOK, CampaignOptions, kill_points, run_campaign
+from tests.fault_campaign import CampaignOptions, kill_points, run_campaign
 from tests.fault_results import scan_logs
 from tests.review.test_pull_request import pr_files
 
@@ -83,7 +83,6 @@ def test_llm_chaos_fails_calls_with_the_kinds_asked_then_stops() -> None:
 
 @pytest.fixture
 def github() -> Iterator[tuple[str, Any]]:
-    need((SHARED / "fixtures" / "github-openapi").is_dir(), "../shared fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
     with github_fake() as (url, gh):
@@ -204,7 +203,6 @@ def test_scan_logs_tells_handled_failures_from_crashes(tmp_path: Path) -> None:
 
 
 def test_a_short_fault_run_reviews_every_pr_exactly_once(tmp_path: Path, counter: object) -> None:
-    need(HOOK.is_file(), "../shared webhook fixtures are missing")
     options = CampaignOptions(
         prs=4,
         kills=1,

@@ -22,14 +22,13 @@ from app.server.service import build_server
 from app.settings import Settings
 from app.store import schema
 from app.store.queue import JobQueue
-from tests.conftest import EXAMPLE_DIFF, SHARED, need
+from tests.conftest import EXAMPLE_DIFF, HOOKS
 from tests.fakes import anthropic_fake
 from tests.fakes.server import serve
 from tests.review.test_engine import reviewer
 from tests.review.test_pull_request import pr_files
 
 SECRET = b"test-secret"
-HOOKS = SHARED / "fixtures" / "github-webhooks"
 OWNER, REPO, NUMBER = "Codertocat", "Hello-World", 2
 
 
@@ -102,7 +101,6 @@ class App:
 
 @pytest.fixture
 def app(tmp_path: Path, counter: object) -> Iterator[App]:
-    need(HOOKS.is_dir(), "../shared webhook fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
     with github_fake() as (gh_url, gh), anthropic_fake(responder=reviewer) as (llm_url, _llm):

@@ -25,12 +25,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.store.db import make_engine, migrate
 from app.store.queue import RELEASED_NOTE, JobQueue, JobState
-from tests.conftest import EXAMPLE_DIFF, need
+from tests.conftest import EXAMPLE_DIFF
 from tests.fakes import FakeLLM, anthropic_fake
 from tests.review.test_engine import reviewer
 from tests.review.test_pull_request import pr_files
 from tests.serve_process import ServeProcess, sign
-from tests.server.test_http import HOOKS, OWNER, REPO, SECRET, payload
+from tests.server.test_http import OWNER, REPO, SECRET, payload
 
 LEASE_S = 2.0
 FIRST_PR = 10
@@ -49,7 +49,6 @@ class Site:
 
 @pytest.fixture
 def site(db_url: str, tmp_path: Path, counter: object) -> Iterator[Site]:
-    need(HOOKS.is_dir(), "../shared webhook fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
     with github_fake() as (gh_url, gh), anthropic_fake(responder=reviewer) as (llm_url, llm):

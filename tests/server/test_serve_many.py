@@ -22,11 +22,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.store.db import make_engine, migrate
 from app.store.ledger_read import read_ledgers
 from app.store.queue import JobQueue, JobState
-from tests.conftest import need
 from tests.fakes import FakeLLM, anthropic_fake
 from tests.review.test_engine import reviewer
 from tests.serve_process import ServeProcess, sign
-from tests.server.test_http import HOOKS, NUMBER, OWNER, REPO, SECRET, open_fixture_pr, payload
+from tests.server.test_http import NUMBER, OWNER, REPO, SECRET, open_fixture_pr, payload
 
 LEASE_S = 2.0
 
@@ -49,7 +48,6 @@ class Fleet:
 
 @pytest.fixture
 def fleet(db_url: str, tmp_path: Path, counter: object) -> Iterator[Fleet]:
-    need(HOOKS.is_dir(), "../shared webhook fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
     with github_fake() as (gh_url, gh), anthropic_fake(responder=reviewer) as (llm_url, llm):

@@ -23,11 +23,11 @@ from app.cli import _parser
 from app.settings import Settings
 from app.store.db import make_engine, migrate
 from app.store.queue import JobQueue, JobState
-from tests.conftest import ROOT, need
+from tests.conftest import ROOT
 from tests.fakes import anthropic_fake
 from tests.review.test_engine import reviewer
 from tests.serve_process import free_port
-from tests.server.test_http import HOOKS, OWNER, REPO, SECRET
+from tests.server.test_http import OWNER, REPO, SECRET
 from tests.server.test_roles import deliver, metric, open_pr
 
 COMPOSE = ROOT / "docs" / "compose.yaml"
@@ -113,7 +113,6 @@ class Process:
 def topology(
     db_url: str, tmp_path: Path, counter: object
 ) -> Iterator[tuple[Any, JobQueue, dict[str, Process]]]:
-    need(HOOKS.is_dir(), "../shared webhook fixtures are missing")
     from tests.fakes.github_fake import github_fake
 
     services = compose()["services"]

@@ -203,7 +203,9 @@ def _ddl(engine: Engine) -> list[tuple[str, str, str | None]]:
         "WHERE tbl_name != 'alembic_version' ORDER BY type, name"
     )
     with engine.connect() as conn:
-        return [(t, n, s) for t, n, s in conn.exec_driver_sql(query).all()]
+        # Whitespace aside: SQLite keeps an ADD COLUMN's text as written, on the last column's line.
+        rows = conn.exec_driver_sql(query).all()
+        return [(t, n, " ".join(s.split()) if s else s) for t, n, s in rows]
 
 
 def test_migrated_schema_equals_metadata(engine: Engine, fresh_db: Databases) -> None:
