@@ -43,7 +43,9 @@ PERMISSIONS = {
     "contents": "read",
     "metadata": "read",
 }
-EVENTS = {"pull_request", "issue_comment"}
+# pull_request_review_comment: replies in the bot's threads (docs/conversation.md). Reactions
+# and thread resolutions send no webhook the App needs: they are read at the next push.
+EVENTS = {"pull_request", "issue_comment", "pull_request_review_comment"}
 
 
 @dataclass(frozen=True, slots=True)

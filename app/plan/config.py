@@ -155,6 +155,16 @@ class CommentsConfig(_Strict):
     max_inline: int = Field(default=25, ge=0)
 
 
+class ConventionsConfig(_Strict):
+    """Repository conventions files read from the base branch into the instructions block."""
+
+    files: list[str] = Field(
+        default=["AGENTS.md", "CLAUDE.md", ".github/copilot-instructions.md", "CONTRIBUTING.md"],
+        max_length=20,
+    )
+    max_tokens: int = Field(default=2000, ge=0, le=8000)  # all files together; 0 reads none
+
+
 class BudgetConfig(_Strict):
     """Spending caps, bound on worst-case cost (input plus max output tokens)."""
 
@@ -236,6 +246,7 @@ class Config(_Strict):
     requests: RequestsConfig
     paths: PathsConfig = PathsConfig()
     instructions: str = ""
+    conventions: ConventionsConfig = ConventionsConfig()
     skip: SkipConfig = SkipConfig()
     comments: CommentsConfig = CommentsConfig()
     budget: BudgetConfig = BudgetConfig()

@@ -7,7 +7,9 @@ Signals, per finding the bot posted inline (its route marker says tier, difficul
 - the thread resolved by a person while its code is unchanged (not outdated): `dismissed`, and
   the finding is dismissed; resolved after the code changed (outdated): `resolved_after_change`.
 
-Reply dismissals ("won't fix") are recorded when the reply is answered (conversation.py).
+- a reply by a person that dismisses it ("won't fix", "false positive", ...): `dismissed`, and
+  the finding is dismissed (also recorded when the reply is answered; read again here so the
+  Action, which keeps no database between runs, remembers it too).
 After the review, `resolve_outdated` resolves the bot's threads whose lines the push changed and
 whose finding this review no longer reports.
 """
@@ -19,7 +21,16 @@ from dataclasses import dataclass
 
 from app.errors import GitHubError
 from app.gh.client import GitHubClient
-from app.gh.threads import ReviewThread, reactions, resolve_thread, review_comments, review_threads
+from app.gh.markers import strip_hidden
+from app.gh.threads import (
+    ReviewThread,
+    ThreadComment,
+    reactions,
+    resolve_thread,
+    review_comments,
+    review_threads,
+)
+from app.plan.conversation import ReplyKind, classify_reply
 from app.review.publish import FindingRef, finding_of
 
 log = logging.getLogger(__name__)
@@ -46,15 +57,17 @@ class PullId:
 
 def _bot_threads(
     client: GitHubClient, ref: PullId, bot_login: str
-) -> list[tuple[ReviewThread, FindingRef]]:
-    """The bot's finding threads, each with the finding its first comment carries."""
-    comments = {c.id: c for c in review_comments(client, ref.owner, ref.repo, ref.number)}
+) -> list[tuple[ReviewThread, FindingRef, list[ThreadComment]]]:
+    """The bot's finding threads, each with its finding and the replies in it."""
+    comments = review_comments(client, ref.owner, ref.repo, ref.number)
+    by_id = {c.id: c for c in comments}
     out = []
     for thread in review_threads(client, ref.owner, ref.repo, ref.number):
-        first = comments.get(thread.first_comment_id or -1)
+        first = by_id.get(thread.first_comment_id or -1)
         finding = finding_of(first, bot_login) if first is not None else None
-        if finding is not None:
-            out.append((thread, finding))
+        if first is not None and finding is not None:
+            replies = [c for c in comments if c.in_reply_to == first.id]
+            out.append((thread, finding, replies))
     return out
 
 
@@ -65,7 +78,7 @@ def read_signals(client: GitHubClient, ref: PullId, bot_login: str) -> list[Sign
     out: list[Signal] = []
     try:
         threads = _bot_threads(client, ref, bot_login)
-        for thread, finding in threads:
+        for thread, finding, replies in threads:
             people = {
                 content
                 for login, content in reactions(
@@ -77,6 +90,13 @@ def read_signals(client: GitHubClient, ref: PullId, bot_login: str) -> list[Sign
                 out.append(Signal(finding, "thumbs_up", False, ""))
             if "-1" in people:
                 out.append(Signal(finding, "thumbs_down", True, "thumbs_down"))
+            if any(
+                c.user_type != "Bot"
+                and c.user.casefold() != bot
+                and classify_reply(strip_hidden(c.body)) is ReplyKind.DISMISS
+                for c in replies
+            ):
+                out.append(Signal(finding, "dismissed", True, "reply"))
             by = thread.resolved_by.casefold()
             if thread.resolved and by and by not in (bot, short):
                 if thread.outdated:
@@ -97,7 +117,7 @@ def resolve_outdated(
     """
     done = 0
     try:
-        for thread, finding in _bot_threads(client, ref, bot_login):
+        for thread, finding, _ in _bot_threads(client, ref, bot_login):
             if thread.outdated and not thread.resolved and finding.fingerprint not in reported:
                 done += resolve_thread(client, thread.id)
     except GitHubError as exc:

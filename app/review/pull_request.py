@@ -23,6 +23,7 @@ from app.plan.config import (
     with_budget,
     with_per_pr_cap,
 )
+from app.plan.conventions import conventions_block, with_conventions
 from app.plan.diff import PatchFile, diff_from_patches, parse_diff
 from app.plan.packing import Prompts, PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
@@ -119,9 +120,27 @@ def repo_config(client: GitHubClient, info: PullInfo, kit: Toolkit, mode: Mode) 
     text = client.file_text(info.owner, info.repo, path, info.base_sha)
     repo = parse_repo_config(text, f"{path}@{info.base_sha[:12]}") if text else {}
     config = build_config(kit.defaults, repo, path)
+    config = _with_conventions(client, info, config, kit)
     if mode is Mode.DEEP:
         config = with_per_pr_cap(config, config.budget.max_usd_per_deep_review)
     return with_budget(config, kit.max_usd_per_pr)
+
+
+def _with_conventions(client: GitHubClient, info: PullInfo, config: Config, kit: Toolkit) -> Config:
+    """`config` with the conventions files of the base branch appended to its instructions."""
+    wanted = config.conventions
+    if wanted.max_tokens <= 0 or not wanted.files:
+        return config
+    texts = []
+    for name in wanted.files:
+        text = client.file_text(info.owner, info.repo, name, info.base_sha)
+        if text:
+            texts.append((name, strip_hidden(text)))
+    block, cut = conventions_block(texts, wanted.max_tokens, kit.counter.count)
+    if cut:
+        log.info("conventions files cut to %s tokens", wanted.max_tokens)
+    merged = with_conventions(config.instructions, block)
+    return config.model_copy(update={"instructions": merged}) if block else config
 
 
 @dataclass(frozen=True, slots=True)

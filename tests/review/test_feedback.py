@@ -45,8 +45,11 @@ def test_a_thread_a_person_resolved_on_unchanged_code_is_a_dismissal() -> None:
         )
         kept = _bot_comment(gh, url, "f1")
         liked = _bot_comment(gh, url, "f2")
+        answered = _bot_comment(gh, url, "f3")
         gh.resolve_thread(kept, "alice")
         gh.react(liked, "+1", "alice")
+        gh.add_review_reply(OWNER, REPO, NUMBER, answered, "That's a false positive.", "alice")
+        gh.add_review_reply(OWNER, REPO, NUMBER, liked, "won't fix", "renovate[bot]")
         client = GitHubClient("t", url, throttle=False)
         try:
             signals = read_signals(client, PullId(OWNER, REPO, NUMBER), BOT_LOGIN)
@@ -59,9 +62,14 @@ def test_a_thread_a_person_resolved_on_unchanged_code_is_a_dismissal() -> None:
             client.close()
         assert gh.invalid == []
     got = sorted((s.finding.fingerprint, s.signal, s.dismiss, s.reason) for s in signals)
-    assert got == [("f1", "dismissed", True, "resolved"), ("f2", "thumbs_up", False, "")]
+    assert got == [
+        ("f1", "dismissed", True, "resolved"),
+        ("f2", "thumbs_up", False, ""),  # a bot's "won't fix" is no signal
+        ("f3", "dismissed", True, "reply"),
+    ]
     assert [(t.resolved, t.outdated, t.resolved_by) for t in threads] == [
         (True, False, "alice"),
+        (False, False, ""),
         (False, False, ""),
     ]
     assert all(s.finding.tier == "small" and s.finding.category == "bug" for s in signals)

@@ -257,3 +257,53 @@ def _files(talk: Conversation) -> list[dict[str, Any]]:
     from tests.review.test_pull_request import pr_files
 
     return list(pr_files(EXAMPLE_DIFF.read_text()))
+
+
+CONVENTIONS = "# Conventions\n\nErrors are returned, never logged and swallowed.\n"
+
+
+def test_a_conventions_file_reaches_the_cached_instructions_block_of_every_pr(
+    talk: Conversation,
+) -> None:
+    gh = talk.app.gh
+    base = "b" * 40  # the fixture PR's base
+    gh.set_file(OWNER, REPO, base, "AGENTS.md", CONVENTIONS)
+    gh.set_file(OWNER, REPO, "e" * 40, "AGENTS.md", "# Conventions\n\nA PR's own edit.\n")
+    talk.review()
+    gh.open_pr(
+        OWNER,
+        REPO,
+        3,
+        title="Another change",
+        body="",
+        base_sha=base,
+        head_sha="e" * 40,
+        files=_files(talk)[:1],
+        user="Codertocat",
+    )
+    second = payload("pull_request.opened.json")
+    second["number"] = second["pull_request"]["number"] = 3
+    second["pull_request"]["head"]["sha"] = "e" * 40
+    job = talk.app.deliver("pull_request", second, "d-open-3").json()["job_id"]
+    assert talk.app.wait(job) == "done"
+    blocks: dict[str, set[str]] = {}  # system prompt -> the instructions blocks sent after it
+    for entry in talk.llm.log.entries:
+        system = entry.json.get("system") if isinstance(entry.json, dict) else None
+        if isinstance(system, list) and len(system) == 2:
+            assert all("cache_control" in b for b in system)  # both before a breakpoint
+            blocks.setdefault(system[0]["text"], set()).add(system[1]["text"])
+    assert blocks, "no request carried an instructions block"
+    for sent in blocks.values():
+        # One block for both PRs (the base branch's file, not PR 3's head): cache-stable.
+        assert len(sent) == 1
+        (text,) = sent
+        assert "### AGENTS.md" in text and "never logged and swallowed" in text
+        assert "A PR's own edit" not in text
+    assert talk.app.engine is not None
+    with talk.app.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                schema.review_requests.c.pr_number, schema.review_requests.c.cache_read_tokens
+            )
+        ).all()
+    assert any(n == 3 and read > 0 for n, read in rows), "PR 3 read no cached prefix"
