@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     from app.forecast.command import add_arguments as forecast_arguments
 
     forecast_arguments(forecast)
+    calibrate = sub.add_parser(
+        "calibrate", help="offline: the router against a labelled corpus of PRs; --fit refits it"
+    )
+    from app.calibrate.command import add_arguments as calibrate_arguments
+
+    calibrate_arguments(calibrate)
     sub.add_parser("action", help="the GitHub Action entrypoint: reads the event the runner wrote")
     evals = sub.add_parser("eval", help="score each tier on planted defects; exit 3 on a cliff")
     evals.add_argument("--tiers", metavar="T,T", help="force each tier in turn (default: routed)")
@@ -349,6 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             out.file.write(config_reference(default_config_text()))
             return 0
+        if args.command == "calibrate":
+            from app.calibrate.command import run_calibrate
+
+            return run_calibrate(args, out)
         if args.command == "replay":
             from app.server.service import replay
 

@@ -56,8 +56,10 @@ def load_reply_prompt() -> str:
 
 
 def default_config_data() -> dict[str, Any]:
-    """The defaults as a mapping, before any repo config."""
-    return _data("defaults.yaml")
+    """The defaults as a mapping, before any repo config (the difficulty model included)."""
+    data = _data("defaults.yaml")
+    data["difficulty"]["model"] = _data("difficulty-model.yaml")
+    return data
 
 
 def default_config_text() -> str:

@@ -53,6 +53,8 @@ class Chunk:
     header_tokens: int = 0
     hunk_tokens: tuple[int, ...] = ()  # o200k tokens of each hunk's text
     signatures: tuple[str, ...] = ()  # public definitions changed in the whole file
+    score: float | None = None  # the difficulty model's score (None: legacy model or skipped)
+    ambiguous: bool = False  # the score fell in the model's ambiguous band
 
     @property
     def reviewable(self) -> bool:
@@ -107,6 +109,7 @@ class Chunker:
                     status=file.status,
                     added=[line for h in file.hunks for line in h.added_lines],
                     removed=[line for h in file.hunks for line in h.removed_lines],
+                    hunks=file.hunks,
                 )
             )
         else:  # not worth classifying what no model will read
@@ -140,6 +143,8 @@ class Chunker:
                 header_tokens=header_tokens if reason is None else 0,
                 hunk_tokens=per_hunk,
                 signatures=label.signatures,
+                score=label.score,
+                ambiguous=label.ambiguous,
             )
 
         header_tokens = 0

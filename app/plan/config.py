@@ -222,8 +222,43 @@ class DifficultyGlobs(_Strict):
         return value
 
 
+class DifficultyModel(_Strict):
+    """The fitted difficulty model (app/data/difficulty-model.yaml): weights, thresholds, APIs."""
+
+    as_of: dt.date
+    fitted_on: str
+    kind: Literal["facts", "legacy"] = "facts"
+    combine: float = Field(ge=0, le=1)
+    ambiguous_band: float = Field(ge=0, le=1)
+    ambiguous_max_lines: int = Field(ge=0)
+    weights: dict[str, float]
+    apis: dict[str, dict[str, list[str]]]
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, weight in value.items():
+            if not 0 <= weight <= 4:
+                raise ValueError(f"weight of {name!r} is {weight}, not within 0..4")
+        return value
+
+    @field_validator("apis")
+    @classmethod
+    def _apis(cls, value: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        for per_language in value.values():
+            for language, patterns in per_language.items():
+                if language not in API_LANGUAGES:
+                    raise ValueError(f"unknown language {language!r} (one of {API_LANGUAGES})")
+                for pattern in patterns:
+                    check_pattern(pattern)
+        return value
+
+
+API_LANGUAGES = ("any", "python", "script", "go", "rust", "java")
+
+
 class DifficultyConfig(_Strict):
-    """Static signals, their levels, globs and thresholds."""
+    """Static signals, their levels, globs and thresholds, and the fitted model."""
 
     small_change_lines: int = Field(ge=0)
     large_change_lines: int = Field(gt=0)
@@ -233,6 +268,7 @@ class DifficultyConfig(_Strict):
     security_words: list[str]
     code_extensions: list[str]
     patterns: DifficultyPatterns
+    model: DifficultyModel
 
 
 class Config(_Strict):

@@ -1,4 +1,9 @@
-"""Difficulty labels from static signals only: file kind, path words, changed-line content, size."""
+"""Difficulty labels from static facts: file kind, path words, parsed change facts, size.
+
+Two models: `facts` (the default) parses code in the languages `app.plan.facts` knows and scores
+the facts with the fitted weights of app/data/difficulty-model.yaml; `legacy` is the earlier
+regex classifier, kept so `calibrate --model legacy` can print the figures before and after.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,10 @@ from enum import StrEnum
 
 from app.errors import ConfigError
 from app.plan.config import Difficulty, DifficultyConfig
-from app.plan.diff import FileStatus
+from app.plan.diff import FileStatus, Hunk
+from app.plan.facts.facts import ApiTable, code_facts, compile_apis, manifest_facts
+from app.plan.facts.grammar import language_of
+from app.plan.facts.model import Params, score_facts
 from app.plan.globs import GlobSet, compile_globs
 from app.plan.patterns import Patterns, compile_patterns
 
@@ -36,6 +44,8 @@ class Label:
     signals: tuple[str, ...]
     kind: FileKind
     signatures: tuple[str, ...] = ()  # public definitions changed: "- old" / "+ new" lines
+    score: float | None = None  # the model's score (None under the legacy model)
+    ambiguous: bool = False  # the score fell in the ambiguous band
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +95,7 @@ class ChangeView:
     status: FileStatus
     added: Sequence[str]
     removed: Sequence[str]
+    hunks: Sequence[Hunk] = ()  # the parsed facts read the hunks (context included)
 
 
 _COMMENT_MARKERS: dict[str, tuple[str, ...]] = {}
@@ -172,6 +183,9 @@ class Classifier:
     concurrency_call: Patterns
     ci_permissions: Patterns
     version_line: Patterns
+    params: Params
+    apis: ApiTable
+    legacy: bool
 
     def kind_of(self, path: str) -> FileKind:
         """The file's kind from the kind globs (first match), else code by extension."""
@@ -187,6 +201,8 @@ class Classifier:
         both = (added + "\n" + removed).encode("utf-8", "surrogateescape")
         text = _Text(added, removed, both)
         sigs = _signatures(change.path, text) if kind is FileKind.CODE else Signatures({}, {})
+        if not self.legacy:
+            return self._scored(change, kind, sigs, text)
         fired = self._trivial_content(change, text) or self._signals(change, kind, sigs, text)
         levels = self.config.signals
         ranked = sorted(fired, key=lambda item: (-levels[item[0]].rank, item[0]))
@@ -197,6 +213,50 @@ class Classifier:
             signals=tuple(sid for sid, _ in ranked),
             kind=kind,
             signatures=sigs.lines(),
+        )
+
+    def _scored(
+        self, change: ChangeView, kind: FileKind, sigs: Signatures, text: _Text
+    ) -> Label:
+        """The facts model: collect the facts, score them, keep the top ones as reasons."""
+        fired = self._trivial_content(change, text)
+        note = ""
+        if not fired:
+            fired = self._signals(change, kind, sigs, text, facts=False)
+            if kind not in (FileKind.DOCS, FileKind.TESTS):
+                fired.extend(manifest_facts(change.path, change.hunks))
+            if kind is FileKind.CODE:
+                language = language_of(change.path)
+                if language is None:
+                    fired.extend(self._code_signals(change, sigs, text))
+                    note = f"facts: line signals (no parser for .{_extension(change.path)})"
+                else:
+                    parsed = code_facts(change.path, language, change.hunks, self.apis)
+                    note = f"facts: parsed as {language}"
+                    if parsed and parsed[0][0].startswith("mechanical."):
+                        fired = parsed
+                    else:
+                        fired.extend(parsed)
+                        fired.extend(self._size_signals(change))
+        reason = dict(fired)
+        scored = score_facts(
+            [sid for sid, _ in fired], len(change.added) + len(change.removed), self.params
+        )
+        reasons = [f"{sid}: {reason[sid]}" for sid in scored.ranked]
+        if scored.ambiguous:
+            reasons.insert(
+                0,
+                f"ambiguous (score {scored.score:.2f}): routed as {scored.difficulty} by the "
+                f"ambiguous rule (up when at most {self.params.ambiguous_max_lines} lines change)",
+            )
+        return Label(
+            difficulty=scored.difficulty,
+            reasons=tuple(reasons + ([note] if note else [])),
+            signals=scored.ranked,
+            kind=kind,
+            signatures=sigs.lines(),
+            score=round(scored.score, 3),
+            ambiguous=scored.ambiguous,
         )
 
     def _trivial_content(self, change: ChangeView, text: _Text) -> list[tuple[str, str]]:
@@ -218,7 +278,7 @@ class Classifier:
         return []
 
     def _signals(
-        self, change: ChangeView, kind: FileKind, sigs: Signatures, text: _Text
+        self, change: ChangeView, kind: FileKind, sigs: Signatures, text: _Text, facts: bool = True
     ) -> list[tuple[str, str]]:
         path = change.path
         if kind is FileKind.DOCS:
@@ -244,7 +304,7 @@ class Classifier:
             fired.append(("path.other", "non-code text file"))
         if change.status is FileStatus.ADDED and self.new_package.match(path):
             fired.append(("file.new_package", "adds a new package"))
-        if kind is FileKind.CODE:
+        if kind is FileKind.CODE and facts:
             fired.extend(self._code_signals(change, sigs, text))
         return fired
 
@@ -265,6 +325,11 @@ class Classifier:
         gone = sigs.removed()
         if gone:
             fired.append(("content.removed_public_name", f"removes public name {gone[0]}"))
+        fired.extend(self._size_signals(change))
+        return fired
+
+    def _size_signals(self, change: ChangeView) -> list[tuple[str, str]]:
+        fired: list[tuple[str, str]] = []
         if change.status is FileStatus.ADDED:
             fired.append(("file.new_module", "adds a new module"))
         size = len(change.added) + len(change.removed)
@@ -326,6 +391,10 @@ def build_classifier(config: DifficultyConfig) -> Classifier:
         (FileKind.CONFIG, g.config),
     )
     p = config.patterns
+    model = config.model
+    unknown = sorted(set(model.weights) - set(FACT_IDS))
+    if unknown:
+        raise ConfigError(f"difficulty.model.weights: unknown fact {unknown[0]!r}")
     return Classifier(
         config=config,
         kinds=tuple((kind, compile_globs(globs)) for kind, globs in order),
@@ -336,6 +405,14 @@ def build_classifier(config: DifficultyConfig) -> Classifier:
         concurrency_call=compile_patterns(p.concurrency_call),
         ci_permissions=compile_patterns(p.ci_permissions),
         version_line=compile_patterns(p.version_line),
+        params=Params(
+            weights=model.weights,
+            combine=model.combine,
+            ambiguous_band=model.ambiguous_band,
+            ambiguous_max_lines=model.ambiguous_max_lines,
+        ),
+        apis=compile_apis(model.apis),
+        legacy=model.kind == "legacy",
     )
 
 
@@ -361,4 +438,36 @@ _KNOWN_SIGNALS = (
     "content.removed_public_name",
     "file.new_package",
     "content.ci_permissions",
+)
+
+# Every fact the facts model may weigh: the signals above, the parsed facts, and the rest.
+FACT_IDS = (
+    *_KNOWN_SIGNALS,
+    "mechanical.format_only",
+    "mechanical.rename",
+    "surface.removed",
+    "surface.renamed",
+    "surface.signature",
+    "surface.export",
+    "surface.deprecation",
+    "surface.added",
+    "deps.added",
+    "deps.removed",
+    "deps.bumped",
+    "deps.dev",
+    "imports.package_added",
+    "imports.package_removed",
+    "security.tls",
+    "security.crypto",
+    "security.auth",
+    "security.deserialize",
+    "security.shell",
+    "security.sql",
+    "security.secrets",
+    "security.input",
+    "state.concurrency",
+    "state.shared",
+    "resilience.exceptions",
+    "resilience.handling",
+    "resilience.retry",
 )

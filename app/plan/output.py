@@ -48,6 +48,9 @@ def plan_json(plan: Plan, plan_ms: float) -> dict[str, Any]:
                 "kind": c.kind.value,
                 "private": c.private,
                 "tokens_o200k": c.tokens,
+                "signals": list(c.signals),
+                "score": c.score,
+                "ambiguous": c.ambiguous,
             }
             for c in plan.chunks
         ],

@@ -324,9 +324,15 @@ def package_of(path: str) -> str:
 
 def pr_wide_reason(config: Config, chunks: Sequence[Chunk]) -> str | None:
     """Why this PR earns a cross-cutting request (many packages or files), or None."""
-    code = [c for c in chunks if c.reviewable and not c.private and c.kind is FileKind.CODE]
-    packages = sorted({package_of(c.path) for c in code})
-    files = len({c.path for c in chunks if c.reviewable and not c.private})
+    # Only chunks labelled substantive or harder count: a formatter run over the whole code base
+    # touches every package and is still trivial.
+    # (The legacy model keeps counting every chunk, as it did.)
+    floor = 0 if config.difficulty.model.kind == "legacy" else Difficulty.SUBSTANTIVE.rank
+    heavy = [
+        c for c in chunks if c.reviewable and not c.private and c.difficulty.rank >= floor
+    ]
+    packages = sorted({package_of(c.path) for c in heavy if c.kind is FileKind.CODE})
+    files = len({c.path for c in heavy})
     if len(packages) >= config.pr_wide.min_packages:
         return f"code changes in {len(packages)} packages ({', '.join(packages[:6])})"
     if files >= config.pr_wide.min_files:

@@ -1,0 +1,1 @@
+"""`tiered-review calibrate`: the router measured against a labelled corpus, and refitted."""

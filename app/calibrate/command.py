@@ -1,0 +1,185 @@
+"""`tiered-review calibrate --corpus FILE [--fit]`: the edge of calibration.
+
+Reads the corpus TSV and its gzipped diffs (relative to the TSV's folder), plans every PR with the
+packaged defaults exactly as `plan` would, once with the legacy classifier (before) and once with
+the facts model (after), and prints the figures of the chosen part. `--fit` first fits the
+weights on the fitting part and writes them (default: the packaged difficulty-model.yaml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from app.calibrate.core import (
+    CorpusError,
+    CorpusRow,
+    Outcome,
+    Prices,
+    PrWide,
+    fit,
+    levels_of,
+    outcome,
+    parse_corpus,
+)
+from app.calibrate.output import calibration_json, print_calibration
+from app.errors import DiffError
+from app.plan.config import Config, Mode
+from app.plan.diff import decode_diff
+from app.plan.difficulty import FACT_IDS
+from app.plan.facts.model import TRIVIAL_FACTS, Params
+from app.plan.packing import PullRequestInfo, package_of
+from app.plan.planner import PlanInputs, build_plan
+from app.plan.tokens import load_counter
+from app.resources import load_catalog, load_config, load_prompts
+
+PARTS = ("held-back", "fit", "all")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `calibrate`."""
+    parser.add_argument("--corpus", type=Path, required=True, metavar="FILE", help="corpus TSV")
+    parser.add_argument("--fit", action="store_true", help="fit the weights on the fitting part")
+    parser.add_argument(
+        "--part", choices=PARTS, default="held-back", help="the PRs reported (default held-back)"
+    )
+    parser.add_argument(
+        "--model",
+        choices=["both", "facts", "legacy"],
+        default="both",
+        help="legacy = today's regex classifier (before), facts = the model (after)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="PATH",
+        help="where --fit writes the model (default: the packaged difficulty-model.yaml)",
+    )
+    parser.add_argument("--format", choices=["table", "json"], default="table")
+
+
+def _with_model(config: Config, **update: Any) -> Config:
+    difficulty = config.difficulty
+    model = difficulty.model.model_copy(update=update)
+    return config.model_copy(
+        update={"difficulty": difficulty.model_copy(update={"model": model})}
+    )
+
+
+def _read_rows(corpus: Path) -> list[tuple[CorpusRow, str]]:
+    try:
+        text = corpus.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{corpus}: cannot read corpus: {exc}") from exc
+    out = []
+    for row in parse_corpus(text, str(corpus)):
+        path = corpus.parent / row.diff_name
+        try:
+            diff = decode_diff(gzip.decompress(path.read_bytes()))
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise CorpusError(f"{path}: cannot read the diff of {row.head[:12]}: {exc}") from exc
+        out.append((row, diff))
+    return out
+
+
+def _outcomes(rows: Sequence[tuple[CorpusRow, str]], inputs: PlanInputs) -> list[Outcome]:
+    out = []
+    for row, diff in rows:
+        try:
+            plan = build_plan(diff, replace(inputs, pr=PullRequestInfo(row.reason[:0])))
+        except DiffError as exc:
+            raise CorpusError(f"{row.repo}@{row.head[:12]}: {exc}") from exc
+        packages = {c.path: package_of(c.path) for c in plan.chunks}
+        out.append(outcome(row, plan, packages))
+    return out
+
+
+def _params(config: Config) -> Params:
+    m = config.difficulty.model
+    return Params(m.weights, m.combine, m.ambiguous_band, m.ambiguous_max_lines)
+
+
+def _write_model(path: Path, fitted: Params, corpus: Path, train: int, today: dt.date) -> None:
+    data = yaml.safe_load(path.read_text("utf-8"))
+    data["as_of"] = today
+    data["fitted_on"] = f"{corpus.name}: {train} PRs (the part whose head hash is not held back)"
+    data["combine"] = fitted.combine
+    data["weights"] = {k: float(v) for k, v in fitted.weights.items()}
+    lines = path.read_text("utf-8").splitlines()
+    header = "".join(f"{line}\n" for line in lines[: next(
+        (i for i, line in enumerate(lines) if not line.startswith("#")), len(lines)
+    )])
+    path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=100), "utf-8")
+
+
+def run_calibrate(args: argparse.Namespace, out: Console) -> int:
+    """`tiered-review calibrate`."""
+    rows = _read_rows(args.corpus)
+    config = load_config(None)
+    counter, _ = load_counter()
+    base = PlanInputs(
+        config=config,
+        catalog=load_catalog(config),
+        prompts=load_prompts(),
+        counter=counter,
+        today=dt.date.today(),
+        mode=Mode.NORMAL,
+    )
+    fitted_doc: dict[str, Any] | None = None
+    facts_config = _with_model(config, kind="facts")
+    if args.fit:
+        train = [(r, d) for r, d in rows if not r.held_back]
+        trained = _outcomes(train, replace(base, config=facts_config))
+        tiers = base.catalog
+        prices = Prices(
+            *(tiers.get(config.tiers[t].model).prices[0].input for t in ("small", "middle", "frontier"))
+        )
+        wide = PrWide(config.pr_wide.min_packages, config.pr_wide.min_files)
+        names = [f for f in FACT_IDS if f not in TRIVIAL_FACTS]
+        fitted, before, after = fit(trained, _params(config), names, prices, wide)
+        facts_config = _with_model(facts_config, weights=dict(fitted.weights), combine=fitted.combine)
+        target = args.output or Path(__file__).resolve().parents[1] / "data" / "difficulty-model.yaml"
+        _write_model(target, fitted, args.corpus, len(train), dt.date.today())
+        changed = {
+            k: [config.difficulty.model.weights.get(k), v]
+            for k, v in fitted.weights.items()
+            if v != config.difficulty.model.weights.get(k)
+        }
+        fitted_doc = {
+            "fitted_prs": len(train),
+            "loss_before": round(before, 4),
+            "loss_after": round(after, 4),
+            "written_to": str(target),
+            "changed_weights": changed,
+            "combine": fitted.combine,
+        }
+    part = [
+        (r, d)
+        for r, d in rows
+        if args.part == "all" or (r.held_back == (args.part == "held-back"))
+    ]
+    if not part:
+        raise CorpusError(f"{args.corpus}: no PRs in the {args.part} part")
+    results: dict[str, Any] = {}
+    if args.model in ("both", "legacy"):
+        legacy = _with_model(config, kind="legacy")
+        levels = {k: v for k, v in legacy.difficulty.signals.items()}
+        results["legacy"] = (_outcomes(part, replace(base, config=legacy)), levels)
+    if args.model in ("both", "facts"):
+        levels = levels_of(facts_config.difficulty.model.weights)
+        results["facts"] = (_outcomes(part, replace(base, config=facts_config)), levels)
+    if args.format == "json":
+        doc = calibration_json(args.part, results, fitted_doc)
+        out.file.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        print_calibration(args.part, results, fitted_doc, out)
+    return 0

@@ -1,0 +1,165 @@
+"""Change facts: named signals with human reasons, read from a file's parsed hunks.
+
+Public surface (definitions added, removed, renamed; signatures; exports; deprecations), the import
+graph, the meaning of the APIs a change calls (security, shared state and concurrency,
+resilience), and mechanical changes (a formatter run; one identifier renamed). Strings, comments
+and docstrings are never read as code: the parser blanks them before any API is matched.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from app.plan.diff import Hunk
+from app.plan.facts.manifests import dependency_change
+from app.plan.facts.syntax import FileSyntax, parse_change, single_rename
+from app.plan.patterns import Patterns, compile_patterns
+
+Fact = tuple[str, str]  # (signal id, reason)
+
+_API_GROUP = {
+    "python": "python",
+    "typescript": "script",
+    "tsx": "script",
+    "javascript": "script",
+    "go": "go",
+    "rust": "rust",
+    "java": "java",
+}
+_EXPORTS = {
+    "python": re.compile(r"(?m)^\s*__all__\b"),
+    "script": re.compile(r"(?m)^\s*export\s*(?:\{|\*|default\b)|\bmodule\.exports\b"),
+}
+_DEPRECATION_CODE = re.compile(r"(?i)\bdeprecat\w*")
+_DEPRECATION_COMMENT = re.compile(r"(?m)^\s*(?://|/\*+|\*|#)?\s*(?:Deprecated:|@deprecated\b)")
+_STDLIB = frozenset(sys.stdlib_module_names)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTable:
+    """The API patterns of each fact, compiled per language group."""
+
+    by_group: Mapping[str, tuple[tuple[str, Patterns], ...]]
+
+
+def compile_apis(apis: Mapping[str, Mapping[str, Sequence[str]]]) -> ApiTable:
+    """Compile `apis` (fact -> language group -> patterns) once per plan."""
+    groups = ("python", "script", "go", "rust", "java")
+    table: dict[str, tuple[tuple[str, Patterns], ...]] = {}
+    for group in groups:
+        table[group] = tuple(
+            (fact, compile_patterns([*per.get("any", ()), *per.get(group, ())]))
+            for fact, per in sorted(apis.items())
+            if per.get("any") or per.get(group)
+        )
+    return ApiTable(table)
+
+
+def _surface(syntax: FileSyntax) -> list[Fact]:
+    old, new = syntax.old.definitions, syntax.new.definitions
+    facts: list[Fact] = []
+    removed = sorted(n for n, d in old.items() if d.touched and n not in new)
+    added = sorted(n for n, d in new.items() if d.touched and n not in old)
+    changed = sorted(
+        n
+        for n, d in new.items()
+        if n in old and (d.touched or old[n].touched) and d.key != old[n].key
+    )
+    renamed = []
+    for gone in list(removed):
+        twin = next(
+            (n for n in added if old[gone].key.replace(gone.split(".")[-1].encode(), b"")
+             == new[n].key.replace(n.split(".")[-1].encode(), b"")),
+            None,
+        )
+        if twin is not None:
+            renamed.append((gone, twin))
+            removed.remove(gone)
+            added.remove(twin)
+    if changed:
+        name = changed[0]
+        facts.append(
+            ("surface.signature", f"public signature changes: {old[name].header} -> "
+             f"{new[name].header}")
+        )
+    if renamed:
+        facts.append(("surface.renamed", f"renames public {renamed[0][0]} to {renamed[0][1]}"))
+    if removed:
+        facts.append(("surface.removed", f"removes public {removed[0]}"))
+    if added:
+        facts.append(("surface.added", f"adds public {added[0]}"))
+    return facts
+
+
+def _imports(syntax: FileSyntax) -> list[Fact]:
+    def third_party(names: frozenset[str]) -> list[str]:
+        if syntax.language == "python":
+            return sorted(n for n in names if n not in _STDLIB)
+        if syntax.language == "go":
+            return sorted(n for n in names if "." in n.split("/")[0])
+        if syntax.language in ("typescript", "tsx", "javascript"):
+            return sorted(n for n in names if not n.startswith("node:"))
+        return sorted(names)
+
+    facts: list[Fact] = []
+    gained = third_party(syntax.new.changed_imports - syntax.old.imports)
+    lost = third_party(syntax.old.changed_imports - syntax.new.imports)
+    if gained:
+        facts.append(("imports.package_added", f"imports a new package: {gained[0]}"))
+    if lost:
+        facts.append(("imports.package_removed", f"stops importing package {lost[0]}"))
+    return facts
+
+
+def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) -> list[Fact]:
+    """The parsed facts of one code file's change (mechanical ones first, alone, if they hold)."""
+    syntax = parse_change(language, hunks)
+    old, new = syntax.old, syntax.new
+    if old.stream == new.stream:
+        return [
+            (
+                "mechanical.format_only",
+                "formatting only: the token stream is unchanged but for whitespace, comments "
+                "or quote style",
+            )
+        ]
+    group = _API_GROUP[language]
+    rename = single_rename(old.code, new.code)
+    public = {d.name.split(".")[-1] for d in (*old.definitions.values(), *new.definitions.values())}
+    if rename is not None and rename[0] not in public:
+        return [("mechanical.rename", f"one identifier renamed throughout: {rename[0]} -> "
+                 f"{rename[1]}")]
+    facts = _surface(syntax)
+    both = f"{new.code}\n{old.code}"
+    exports = _EXPORTS.get(group)
+    if exports is not None and exports.search(both):
+        facts.append(("surface.export", "changes the module's exports"))
+    if _DEPRECATION_CODE.search(new.code) or _DEPRECATION_COMMENT.search(new.comments):
+        facts.append(("surface.deprecation", "deprecates part of the interface"))
+    facts.extend(_imports(syntax))
+    data = both.encode("utf-8", "surrogateescape")
+    for fact, patterns in apis.by_group[group]:
+        hit = patterns.first(data)
+        if hit:
+            facts.append((fact, f"{fact.split('.', 1)[1].replace('_', ' ')} API: {hit}"))
+    return facts
+
+
+def manifest_facts(path: str, hunks: Sequence[Hunk]) -> list[Fact]:
+    """Dependency facts of a manifest file's change; empty for other files."""
+    change = dependency_change(path, hunks)
+    if change is None:
+        return []
+    if change.dev_only:
+        return [("deps.dev", "development dependencies change")]
+    facts: list[Fact] = []
+    if change.added:
+        facts.append(("deps.added", f"adds runtime dependency {change.added[0]}"))
+    if change.removed:
+        facts.append(("deps.removed", f"drops runtime dependency {change.removed[0]}"))
+    if change.bumped and not facts:
+        facts.append(("deps.bumped", f"re-pins dependency {change.bumped[0]}"))
+    return facts

@@ -1,0 +1,242 @@
+"""The tree-sitter grammars the change facts parse with, per file extension.
+
+Each grammar ships as its own wheel with the compiled parser inside (pinned in pyproject.toml);
+nothing is downloaded at run time. A parser and its compiled queries are built once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import tree_sitter_go
+import tree_sitter_java
+import tree_sitter_javascript
+import tree_sitter_python
+import tree_sitter_rust
+import tree_sitter_typescript
+from tree_sitter import Language, Node, Parser, Query
+
+
+def _python_public(name: str, node: Node) -> bool:
+    del node
+    return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
+
+
+def _go_public(name: str, node: Node) -> bool:
+    del node
+    return name[:1].isupper()
+
+
+def _rust_public(name: str, node: Node) -> bool:
+    del name
+    return any(child.type == "visibility_modifier" for child in node.children)
+
+
+def _script_public(name: str, node: Node) -> bool:
+    """Exported declarations, and methods that are not private (`private`, `#x`, `_x`)."""
+    if node.type in ("method_definition", "method_signature", "abstract_method_signature"):
+        if name.startswith(("#", "_")):
+            return False
+        return not any(
+            c.type == "accessibility_modifier" and c.text in (b"private", b"protected")
+            for c in node.children
+        )
+    parent = node.parent
+    if parent is not None and parent.type == "variable_declarator":
+        parent = parent.parent.parent if parent.parent is not None else None
+    return parent is not None and parent.type == "export_statement"
+
+
+def _java_public(name: str, node: Node) -> bool:
+    del name
+    parent = node.parent
+    if parent is not None and parent.type == "interface_body":
+        return True
+    for child in node.children:
+        if child.type == "modifiers":
+            words = child.text.split() if child.text else []
+            return b"public" in words or b"protected" in words
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Grammar:
+    """One language: its parser, node kinds that are not code, and its queries."""
+
+    name: str
+    language: Language
+    comments: frozenset[str]  # node types that are comments (never read as code)
+    strings: frozenset[str]  # node types that are string literals (never read as code)
+    definitions: Query  # captures @def (the definition) and @name
+    imports: Query  # captures @import (the imported module's node)
+    noncode: Query  # captures @x for every comment and string node
+    public: Callable[[str, Node], bool]
+
+
+
+_SPECS: dict[str, tuple[Callable[[], object], frozenset[str], frozenset[str], str, str]] = {
+    "python": (
+        tree_sitter_python.language,
+        frozenset({"comment"}),
+        frozenset({"string"}),
+        """
+        (function_definition name: (identifier) @name) @def
+        (class_definition name: (identifier) @name) @def
+        """,
+        """
+        (import_statement name: (dotted_name) @import)
+        (import_statement name: (aliased_import name: (dotted_name) @import))
+        (import_from_statement module_name: (dotted_name) @import)
+        """,
+    ),
+    "typescript": (
+        tree_sitter_typescript.language_typescript,
+        frozenset({"comment"}),
+        frozenset({"string", "template_string"}),
+        """
+        (function_declaration name: (identifier) @name) @def
+        (generator_function_declaration name: (identifier) @name) @def
+        (class_declaration name: (type_identifier) @name) @def
+        (abstract_class_declaration name: (type_identifier) @name) @def
+        (interface_declaration name: (type_identifier) @name) @def
+        (type_alias_declaration name: (type_identifier) @name) @def
+        (enum_declaration name: (identifier) @name) @def
+        (method_definition name: (property_identifier) @name) @def
+        (method_signature name: (property_identifier) @name) @def
+        (variable_declarator name: (identifier) @name value: (arrow_function)) @def
+        """,
+        """
+        (import_statement source: (string (string_fragment) @import))
+        (export_statement source: (string (string_fragment) @import))
+        """,
+    ),
+    "tsx": (
+        tree_sitter_typescript.language_tsx,
+        frozenset({"comment"}),
+        frozenset({"string", "template_string"}),
+        "",  # filled from typescript below
+        "",
+    ),
+    "javascript": (
+        tree_sitter_javascript.language,
+        frozenset({"comment"}),
+        frozenset({"string", "template_string"}),
+        """
+        (function_declaration name: (identifier) @name) @def
+        (generator_function_declaration name: (identifier) @name) @def
+        (class_declaration name: (identifier) @name) @def
+        (method_definition name: (property_identifier) @name) @def
+        (variable_declarator name: (identifier) @name value: (arrow_function)) @def
+        """,
+        """
+        (import_statement source: (string (string_fragment) @import))
+        (export_statement source: (string (string_fragment) @import))
+        """,
+    ),
+    "go": (
+        tree_sitter_go.language,
+        frozenset({"comment"}),
+        frozenset({"interpreted_string_literal", "raw_string_literal"}),
+        """
+        (function_declaration name: (identifier) @name) @def
+        (method_declaration name: (field_identifier) @name) @def
+        (type_spec name: (type_identifier) @name) @def
+        """,
+        """
+        (import_spec path: (interpreted_string_literal) @import)
+        """,
+    ),
+    "rust": (
+        tree_sitter_rust.language,
+        frozenset({"line_comment", "block_comment"}),
+        frozenset({"string_literal", "raw_string_literal"}),
+        """
+        (function_item name: (identifier) @name) @def
+        (function_signature_item name: (identifier) @name) @def
+        (struct_item name: (type_identifier) @name) @def
+        (enum_item name: (type_identifier) @name) @def
+        (trait_item name: (type_identifier) @name) @def
+        (type_item name: (type_identifier) @name) @def
+        """,
+        """
+        (use_declaration argument: (_) @import)
+        (extern_crate_declaration name: (identifier) @import)
+        """,
+    ),
+    "java": (
+        tree_sitter_java.language,
+        frozenset({"line_comment", "block_comment"}),
+        frozenset({"string_literal"}),
+        """
+        (method_declaration name: (identifier) @name) @def
+        (constructor_declaration name: (identifier) @name) @def
+        (class_declaration name: (identifier) @name) @def
+        (interface_declaration name: (identifier) @name) @def
+        (enum_declaration name: (identifier) @name) @def
+        (record_declaration name: (identifier) @name) @def
+        """,
+        """
+        (import_declaration (scoped_identifier) @import)
+        """,
+    ),
+}
+_PUBLIC: dict[str, Callable[[str, Node], bool]] = {
+    "python": _python_public,
+    "typescript": _script_public,
+    "tsx": _script_public,
+    "javascript": _script_public,
+    "go": _go_public,
+    "rust": _rust_public,
+    "java": _java_public,
+}
+_EXTENSIONS = {
+    "py": "python",
+    "pyi": "python",
+    "ts": "typescript",
+    "mts": "typescript",
+    "cts": "typescript",
+    "tsx": "tsx",
+    "js": "javascript",
+    "jsx": "javascript",
+    "mjs": "javascript",
+    "cjs": "javascript",
+    "go": "go",
+    "rs": "rust",
+    "java": "java",
+}
+PARSED_LANGUAGES = tuple(sorted(set(_EXTENSIONS.values())))
+
+
+def language_of(path: str) -> str | None:
+    """The grammar's name for a path's extension, or None (line signals apply)."""
+    name = path.rsplit("/", 1)[-1]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return _EXTENSIONS.get(ext)
+
+
+@functools.cache
+def grammar(name: str) -> Grammar:
+    """The compiled grammar and queries of one language (built once per process)."""
+    factory, comments, strings, definitions, imports = _SPECS[name]
+    if name == "tsx":
+        definitions, imports = _SPECS["typescript"][3], _SPECS["typescript"][4]
+    language = Language(factory())
+    noncode = " ".join(f"({kind}) @x" for kind in sorted(comments | strings))
+    return Grammar(
+        name=name,
+        language=language,
+        comments=comments,
+        strings=strings,
+        definitions=Query(language, definitions),
+        imports=Query(language, imports),
+        noncode=Query(language, noncode),
+        public=_PUBLIC[name],
+    )
+
+
+@functools.cache
+def parser(name: str) -> Parser:
+    """A parser for one language, reused across files (parsing is single-threaded here)."""
+    return Parser(grammar(name).language)

@@ -1,0 +1,108 @@
+"""Dependency facts from manifest files: runtime dependencies added, removed, or only re-pinned.
+
+A manifest's changed lines are read as `name + version` entries with a small pattern per format
+(pyproject, setup.cfg/setup.py, requirements, package.json, go.mod, Cargo.toml, Maven, Gradle).
+A name on both sides is a version bump; a name on one side only is a dependency added or removed.
+Development-only sections (devDependencies, test/dev extras) count as development dependencies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.plan.diff import Hunk
+
+_NAME = r"[A-Za-z0-9@][\w.\-/@]*"
+_PY_REQ = re.compile(rf"""^\s*["']?({_NAME})\s*(?:\[[^\]]*\])?\s*(?:[<>=!~^]=?|===|@|;|["'],?\s*$|$)""")
+_FORMATS: dict[str, re.Pattern[str]] = {
+    "python": _PY_REQ,
+    "npm": re.compile(rf"""^\s*"({_NAME})"\s*:\s*"[^"]*\d[^"]*"\s*,?\s*$"""),
+    "go": re.compile(rf"""^\s*(?:require\s+)?({_NAME}\.{_NAME})\s+v\d\S*(?:\s*//\s*(indirect))?"""),
+    "cargo": re.compile(rf"""^\s*({_NAME})\s*=\s*(?:"[^"]*"|\{{.*version.*\}})\s*$"""),
+    "maven": re.compile(rf"""<artifactId>\s*({_NAME})\s*</artifactId>"""),
+    "gradle": re.compile(
+        rf"""^\s*(?:implementation|api|compileOnly|runtimeOnly|testImplementation|compile)\b"""
+        rf"""\s*\(?\s*["']([\w.\-]+:[\w.\-]+)"""
+    ),
+}
+_DEV_SECTION = re.compile(
+    r"devDependencies|peerDependencies|\[(?:tool\.poetry\.)?(?:dev-dependencies|group\.[\w-]+)|"
+    r"(?:^|\s|\[)(?:dev|test|tests|testing|docs|lint|typing)\s*=\s*\[|\[dev-dependencies\]|"
+    r"<scope>\s*test|testImplementation",
+)
+_RUNTIME_SECTION = re.compile(
+    r'"(?:dependencies|optionalDependencies)"\s*:|^\s*dependencies\s*=|\[dependencies\]|'
+    r"install_requires|^\s*require\s*\(|\[project\]|<dependencies>|^\s*dependencies\s*\{",
+)
+
+
+def manifest_format(path: str) -> str | None:
+    """Which manifest format a path is, or None."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name in ("pyproject.toml", "setup.cfg", "setup.py", "pipfile") or (
+        name.startswith("requirements") and name.endswith((".txt", ".in"))
+    ):
+        return "python"
+    if name == "package.json":
+        return "npm"
+    if name == "go.mod":
+        return "go"
+    if name == "cargo.toml":
+        return "cargo"
+    if name == "pom.xml":
+        return "maven"
+    if name in ("build.gradle", "build.gradle.kts"):
+        return "gradle"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyChange:
+    """Names of dependencies added, removed or re-pinned in one manifest."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    bumped: tuple[str, ...]
+    dev_only: bool  # every changed entry sits in a development section
+
+
+def dependency_change(path: str, hunks: Sequence[Hunk]) -> DependencyChange | None:
+    """The dependency entries a manifest's hunks change, or None if it names none."""
+    fmt = manifest_format(path)
+    if fmt is None:
+        return None
+    pattern = _FORMATS[fmt]
+    old: set[str] = set()
+    new: set[str] = set()
+    dev_flags: list[bool] = []
+    for hunk in hunks:
+        section_dev = bool(_DEV_SECTION.search(hunk.text.split("\n", 1)[0]))
+        lines = hunk.text.split("\n")[1:]
+        for kind, line in zip(hunk.kinds, lines, strict=False):
+            body = line[1:]
+            if _DEV_SECTION.search(body):
+                section_dev = True
+            elif _RUNTIME_SECTION.search(body):
+                section_dev = False
+            if kind not in "+-":
+                continue
+            match = pattern.search(body)
+            if match is None or (fmt == "go" and match.group(2)):
+                continue
+            name = match.group(1).lower()
+            if fmt == "python" and name in ("name", "version", "python", "requires-python"):
+                continue
+            (new if kind == "+" else old).add(name)
+            dev_flags.append(section_dev or path.rsplit("/", 1)[-1].lower().startswith(
+                ("requirements-dev", "requirements-test", "requirements_dev", "requirements/dev")
+            ))
+    if not old and not new:
+        return None
+    return DependencyChange(
+        added=tuple(sorted(new - old)),
+        removed=tuple(sorted(old - new)),
+        bumped=tuple(sorted(old & new)),
+        dev_only=all(dev_flags),
+    )

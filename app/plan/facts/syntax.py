@@ -1,0 +1,219 @@
+"""What a file's hunks say once parsed: code without strings and comments, definitions, imports.
+
+A bare diff has no whole files, so each side of the change is rebuilt from the hunks (context plus
+removed lines for the old side, context plus added lines for the new) and parsed by tree-sitter,
+which recovers from the syntax errors cut-off hunks cause. Only the changed rows are read; the
+context lines give the parser the structure around them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tree_sitter import Node, QueryCursor, Tree
+
+from app.plan.diff import Hunk
+from app.plan.facts.grammar import Grammar, grammar, parser
+
+_MAX_SIGNATURE = 300  # characters of a definition's header kept for display
+_HEADER_ENDS_AT_BODY = ("function", "method", "constructor", "class", "impl")
+_SCOPES = frozenset(
+    {
+        "class_definition",
+        "class_declaration",
+        "abstract_class_declaration",
+        "interface_declaration",
+        "impl_item",
+        "trait_item",
+    }
+)
+_LOCAL_SCOPES = frozenset({"function_definition", "function_declaration", "function_item"})
+_TRAILING_COMMA = re.compile(rb",(?=[)\]}])")
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A public definition on one side: its header, normalised, and whether the change touches it."""
+
+    name: str
+    header: str  # whitespace-normalised, for display
+    key: bytes  # the header with all whitespace and trailing commas removed, for comparison
+    touched: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SideView:
+    """One side of a file's change, parsed."""
+
+    code: str  # the changed rows with strings and comments blanked, joined by newlines
+    comments: str  # the comments on the changed rows (for deprecation markers only)
+    definitions: dict[str, Definition]  # qualified name -> definition
+    imports: frozenset[str]  # top-level packages imported anywhere on this side
+    changed_imports: frozenset[str]  # ... imported on a changed row
+    stream: bytes  # the changed rows without comments or whitespace, quotes unified
+    errors: bool  # the parser recovered from syntax errors
+
+
+@dataclass(frozen=True, slots=True)
+class FileSyntax:
+    """Both sides of one file's change."""
+
+    language: str
+    old: SideView
+    new: SideView
+
+
+def _sides(hunks: Sequence[Hunk]) -> tuple[tuple[bytes, frozenset[int]], tuple[bytes, frozenset[int]]]:
+    """The old and new side as text with the rows the change touches on each."""
+    old: list[str] = []
+    new: list[str] = []
+    old_rows: list[int] = []
+    new_rows: list[int] = []
+    for hunk in hunks:
+        lines = hunk.text.split("\n")[1:]
+        for kind, line in zip(hunk.kinds, lines, strict=False):
+            body = line[1:]
+            if kind == " ":
+                old.append(body)
+                new.append(body)
+            elif kind == "-":
+                old_rows.append(len(old))
+                old.append(body)
+            elif kind == "+":
+                new_rows.append(len(new))
+                new.append(body)
+        old.append("")  # a blank row between hunks keeps their statements apart
+        new.append("")
+    return (
+        ("\n".join(old).encode("utf-8", "surrogateescape"), frozenset(old_rows)),
+        ("\n".join(new).encode("utf-8", "surrogateescape"), frozenset(new_rows)),
+    )
+
+
+def _blank(source: bytes, nodes: Sequence[Node]) -> bytes:
+    """The source with each node's bytes turned into spaces, line breaks kept."""
+    out = bytearray(source)
+    for node in nodes:
+        start, end = node.start_byte, node.end_byte
+        out[start:end] = re.sub(rb"[^\n]", b" ", source[start:end])
+    return bytes(out)
+
+
+def _rows(text: bytes, rows: frozenset[int]) -> list[bytes]:
+    lines = text.split(b"\n")
+    return [lines[r] for r in sorted(rows) if r < len(lines)]
+
+
+def _qualified(name: str, node: Node) -> str | None:
+    """`Class.method` for members; None for definitions local to a function."""
+    parts = [name]
+    parent = node.parent
+    depth = 0
+    while parent is not None and depth < 12:
+        if parent.type in _LOCAL_SCOPES:
+            return None
+        if parent.type in _SCOPES:
+            owner = parent.child_by_field_name("name") or parent.child_by_field_name("type")
+            if owner is not None and owner.text is not None:
+                parts.append(owner.text.decode("utf-8", "replace"))
+        parent = parent.parent
+        depth += 1
+    return ".".join(reversed(parts))
+
+
+def _definitions(g: Grammar, tree: Tree, source: bytes, rows: frozenset[int]) -> dict[str, Definition]:
+    found: dict[str, Definition] = {}
+    for _, match in QueryCursor(g.definitions).matches(tree.root_node):
+        node, name_node = match["def"][0], match["name"][0]
+        name = (name_node.text or b"").decode("utf-8", "replace")
+        if not name or not g.public(name, node):
+            continue
+        qual = _qualified(name, node)
+        if qual is None:
+            continue
+        body = node.child_by_field_name("body")
+        if body is not None and any(word in node.type for word in _HEADER_ENDS_AT_BODY):
+            end_byte, end_row = body.start_byte, body.start_point.row
+        else:
+            end_byte, end_row = node.end_byte, node.end_point.row
+        header = source[node.start_byte : end_byte]
+        touched = any(row in rows for row in range(node.start_point.row, end_row + 1))
+        squashed = b"".join(header.split())
+        found[qual] = Definition(
+            name=qual,
+            header=" ".join(header.decode("utf-8", "replace").split())[:_MAX_SIGNATURE],
+            key=_TRAILING_COMMA.sub(b"", squashed.replace(b"'", b'"')),
+            touched=touched,
+        )
+    return found
+
+
+def _package(language: str, text: str) -> str | None:
+    """The top-level package an import names, or None for relative imports."""
+    text = text.strip().strip("\"'`")
+    if not text or text.startswith("."):
+        return None
+    if language in ("typescript", "tsx", "javascript"):
+        parts = text.split("/")
+        return "/".join(parts[:2]) if text.startswith("@") else parts[0]
+    if language == "go":
+        return text  # the import path: a new path is a new package
+    if language == "rust":
+        head = re.split(r"::|\s|\{", text, maxsplit=1)[0]
+        return None if head in ("crate", "self", "super") else head
+    if language == "java":
+        return ".".join(text.split(".")[:2])
+    return text.split(".")[0]
+
+
+def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
+    g = grammar(language)
+    tree = parser(language).parse(source)
+    noncode = QueryCursor(g.noncode).captures(tree.root_node).get("x", [])
+    comments = [n for n in noncode if n.type in g.comments]
+    code = _blank(source, noncode)
+    without_comments = _blank(source, comments)
+    imports: set[str] = set()
+    changed_imports: set[str] = set()
+    for node in QueryCursor(g.imports).captures(tree.root_node).get("import", []):
+        package = _package(language, (node.text or b"").decode("utf-8", "replace"))
+        if package:
+            imports.add(package)
+            if node.start_point.row in rows:
+                changed_imports.add(package)
+    comment_rows = b"\n".join(
+        (n.text or b"") for n in comments if n.start_point.row in rows or n.end_point.row in rows
+    )
+    stream = b"".join(b"".join(_rows(without_comments, rows)).split()).replace(b"'", b'"')
+    return SideView(
+        code=b"\n".join(_rows(code, rows)).decode("utf-8", "surrogateescape"),
+        comments=comment_rows.decode("utf-8", "replace"),
+        definitions=_definitions(g, tree, source, rows),
+        imports=frozenset(imports),
+        changed_imports=frozenset(changed_imports),
+        stream=_TRAILING_COMMA.sub(b"", stream),
+        errors=tree.root_node.has_error,
+    )
+
+
+def parse_change(language: str, hunks: Sequence[Hunk]) -> FileSyntax:
+    """Parse both sides of one file's hunks with the language's grammar."""
+    (old, old_rows), (new, new_rows) = _sides(hunks)
+    return FileSyntax(language, _side(language, old, old_rows), _side(language, new, new_rows))
+
+
+def single_rename(old: str, new: str) -> tuple[str, str] | None:
+    """The one identifier renamed, if the code differs only by renaming it everywhere."""
+    a, b = _WORD.findall(old), _WORD.findall(new)
+    if len(a) != len(b) or a == b:
+        return None
+    pairs = {(x, y) for x, y in zip(a, b, strict=True) if x != y}
+    if len(pairs) != 1:
+        return None
+    before, after = next(iter(pairs))
+    if not (before.isidentifier() and after.isidentifier()):
+        return None
+    return before, after
