@@ -33,6 +33,7 @@ from app.calibrate.core import (
 )
 from app.calibrate.output import calibration_json, print_calibration
 from app.errors import DiffError
+from app.plan.chunks import formatter_run
 from app.plan.config import Config, Mode
 from app.plan.diff import decode_diff
 from app.plan.difficulty import FACT_IDS
@@ -99,7 +100,9 @@ def _outcomes(rows: Sequence[tuple[CorpusRow, str]], inputs: PlanInputs) -> list
         except DiffError as exc:
             raise CorpusError(f"{row.repo}@{row.head[:12]}: {exc}") from exc
         packages = {c.path: package_of(c.path) for c in plan.chunks}
-        out.append(outcome(row, plan, packages))
+        model = inputs.config.difficulty.model
+        run = formatter_run(plan.chunks, model.mechanical_pr_min_files, model.mechanical_pr_share)
+        out.append(outcome(row, plan, packages, run is not None and model.kind != "legacy"))
     return out
 
 
@@ -113,6 +116,8 @@ def _write_model(path: Path, fitted: Params, corpus: Path, train: int, today: dt
     data["as_of"] = today
     data["fitted_on"] = f"{corpus.name}: {train} PRs (the part whose head hash is not held back)"
     data["combine"] = fitted.combine
+    data["ambiguous_band"] = fitted.ambiguous_band
+    data["ambiguous_max_lines"] = fitted.ambiguous_max_lines
     data["weights"] = {k: float(v) for k, v in fitted.weights.items()}
     lines = path.read_text("utf-8").splitlines()
     header = "".join(f"{line}\n" for line in lines[: next(
@@ -146,7 +151,13 @@ def run_calibrate(args: argparse.Namespace, out: Console) -> int:
         wide = PrWide(config.pr_wide.min_packages, config.pr_wide.min_files)
         names = [f for f in FACT_IDS if f not in TRIVIAL_FACTS]
         fitted, before, after = fit(trained, _params(config), names, prices, wide)
-        facts_config = _with_model(facts_config, weights=dict(fitted.weights), combine=fitted.combine)
+        facts_config = _with_model(
+            facts_config,
+            weights=dict(fitted.weights),
+            combine=fitted.combine,
+            ambiguous_band=fitted.ambiguous_band,
+            ambiguous_max_lines=fitted.ambiguous_max_lines,
+        )
         target = args.output or Path(__file__).resolve().parents[1] / "data" / "difficulty-model.yaml"
         _write_model(target, fitted, args.corpus, len(train), dt.date.today())
         changed = {
@@ -161,6 +172,8 @@ def run_calibrate(args: argparse.Namespace, out: Console) -> int:
             "written_to": str(target),
             "changed_weights": changed,
             "combine": fitted.combine,
+            "ambiguous_band": fitted.ambiguous_band,
+            "ambiguous_max_lines": fitted.ambiguous_max_lines,
         }
     part = [
         (r, d)

@@ -25,6 +25,8 @@ _REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
 HELD_BACK_MODULUS = 3  # a third of the PRs, by a hash of the head commit, is never fitted on
 GRID = (0.0, 1.0, 2.0, 2.5, 3.0)
 COMBINE_GRID = (0.0, 0.25, 0.5)
+BAND_GRID = (0.0, 0.5, 1.0)
+MAX_LINES_GRID = (30, 60, 120, 250)
 _LOW = (Difficulty.TRIVIAL, Difficulty.ROUTINE)
 
 
@@ -108,9 +110,12 @@ class Outcome:
     all_middle_usd: float
     signals: frozenset[str]
     chunks: tuple[ChunkFacts, ...] = ()
+    formatter_run: bool = False  # the PR-wide cap applies: nothing above substantive
 
 
-def outcome(row: CorpusRow, plan: Plan, package_of: Mapping[str, str]) -> Outcome:
+def outcome(
+    row: CorpusRow, plan: Plan, package_of: Mapping[str, str], formatter_run: bool = False
+) -> Outcome:
     """Reduce a PR's plan to its label, verdict, cost and facts."""
     reviewed = [c for c in plan.chunks if c.reviewable]
     predicted = max((c.difficulty for c in reviewed), key=lambda d: d.rank, default=None)
@@ -132,6 +137,7 @@ def outcome(row: CorpusRow, plan: Plan, package_of: Mapping[str, str]) -> Outcom
             )
             for c in reviewed
         ),
+        formatter_run=formatter_run,
     )
 
 
@@ -220,6 +226,8 @@ def _predict(o: Outcome, params: Params, prices: Prices, wide: PrWide) -> tuple[
     heavy_files = 0
     for c in o.chunks:
         label = score_facts(c.signals, c.changed_lines, params).difficulty
+        if o.formatter_run and label is Difficulty.ARCHITECTURAL:
+            label = Difficulty.SUBSTANTIVE
         hardest = max(hardest, label.rank)
         if label is Difficulty.ARCHITECTURAL:
             frontier = True
@@ -265,7 +273,8 @@ def fit(
     wide: PrWide,
     rounds: int = 3,
 ) -> tuple[Params, float, float]:
-    """Coordinate search: each fact's weight, then `combine`, over a small grid, a few rounds.
+    """Coordinate search: each fact's weight, then `combine` and the ambiguous rule, over small
+    grids, a few rounds.
 
     Returns the fitted params with the loss before and after. Deterministic: facts are visited
     in sorted order and ties keep the current value.
@@ -283,11 +292,16 @@ def fit(
                 trial_loss = loss(outcomes, trial, prices, wide)
                 if trial_loss < best_loss - 1e-9:
                     best, best_loss, moved = trial, trial_loss, True
-        for value in COMBINE_GRID:
-            trial = replace(best, combine=value)
-            trial_loss = loss(outcomes, trial, prices, wide)
-            if trial_loss < best_loss - 1e-9:
-                best, best_loss, moved = trial, trial_loss, True
+        for key, grid in (
+            ("combine", COMBINE_GRID),
+            ("ambiguous_band", BAND_GRID),
+            ("ambiguous_max_lines", MAX_LINES_GRID),
+        ):
+            for value in grid:
+                trial = replace(best, **{key: value})
+                trial_loss = loss(outcomes, trial, prices, wide)
+                if trial_loss < best_loss - 1e-9:
+                    best, best_loss, moved = trial, trial_loss, True
         if not moved:
             break
     return best, before, best_loss

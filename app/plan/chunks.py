@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from app.plan.config import Config, Difficulty
+from app.plan.config import Config, Difficulty, DifficultyModel
 from app.plan.diff import Anchor, FileDiff, FileStatus, Hunk
 from app.plan.difficulty import ChangeView, Classifier, FileKind, Label
 from app.plan.globs import GlobSet, compile_globs
@@ -234,4 +234,34 @@ def _looks_minified(file: FileDiff) -> bool:
         bool(lengths)
         and max(lengths) > _MINIFIED_LINE
         and (sum(lengths) / len(lengths) > _MINIFIED_AVERAGE)
+    )
+
+
+def formatter_run(chunks: Sequence[Chunk], min_files: int, share: float) -> str | None:
+    """Why a PR reads as a formatter or codemod run (most code files only reformatted), or None."""
+    code = {c.path for c in chunks if c.reviewable and c.kind is FileKind.CODE}
+    formatted = {
+        c.path for c in chunks if c.reviewable and "mechanical.format_only" in c.signals
+    }
+    if len(formatted) >= min_files and len(formatted) >= share * len(code):
+        return f"{len(formatted)} of {len(code)} code files only change formatting"
+    return None
+
+
+def cap_formatter_run(chunks: tuple[Chunk, ...], model: DifficultyModel) -> tuple[Chunk, ...]:
+    """In a formatter run, no chunk goes above substantive: the PR-wide fact caps the rest."""
+    if model.kind == "legacy":
+        return chunks
+    why = formatter_run(chunks, model.mechanical_pr_min_files, model.mechanical_pr_share)
+    if why is None:
+        return chunks
+    return tuple(
+        replace(
+            c,
+            difficulty=Difficulty.SUBSTANTIVE,
+            reasons=(f"formatter run: {why}; capped at substantive", *c.reasons),
+        )
+        if c.difficulty is Difficulty.ARCHITECTURAL
+        else c
+        for c in chunks
     )

@@ -231,6 +231,8 @@ class DifficultyModel(_Strict):
     combine: float = Field(ge=0, le=1)
     ambiguous_band: float = Field(ge=0, le=1)
     ambiguous_max_lines: int = Field(ge=0)
+    mechanical_pr_min_files: int = Field(ge=1)
+    mechanical_pr_share: float = Field(gt=0, le=1)
     weights: dict[str, float]
     apis: dict[str, dict[str, list[str]]]
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from app.plan.catalog import Catalog, ModelSpec
-from app.plan.chunks import Chunk, SkipReason, build_chunker
+from app.plan.chunks import Chunk, SkipReason, build_chunker, cap_formatter_run
 from app.plan.config import Config, Difficulty, Mode, Task
 from app.plan.cost import Priced, price_all
 from app.plan.diff import parse_diff
@@ -98,7 +98,7 @@ def build_plan(diff_text: str, inputs: PlanInputs) -> Plan:
         "local" in router.models,
         max_hunk,
     )
-    chunks = chunker.chunks(parse_diff(diff_text))
+    chunks = cap_formatter_run(chunker.chunks(parse_diff(diff_text)), config.difficulty.model)
     warnings: list[PlanWarning] = [*_model_warnings(config, catalog, inputs.today)]
     if not inputs.counter.exact:
         warnings.append(

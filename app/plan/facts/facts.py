@@ -63,11 +63,13 @@ def _surface(syntax: FileSyntax) -> list[Fact]:
     facts: list[Fact] = []
     removed = sorted(n for n, d in old.items() if d.touched and n not in new)
     added = sorted(n for n, d in new.items() if d.touched and n not in old)
-    changed = sorted(
+    differs = sorted(
         n
         for n, d in new.items()
         if n in old and (d.touched or old[n].touched) and d.key != old[n].key
     )
+    changed = [n for n in differs if new[n].shape != old[n].shape]
+    typed = [n for n in differs if new[n].shape == old[n].shape]
     renamed = []
     for gone in list(removed):
         twin = next(
@@ -85,6 +87,9 @@ def _surface(syntax: FileSyntax) -> list[Fact]:
             ("surface.signature", f"public signature changes: {old[name].header} -> "
              f"{new[name].header}")
         )
+    if typed:
+        name = typed[0]
+        facts.append(("surface.annotation", f"type annotations or header change: {name}"))
     if renamed:
         facts.append(("surface.renamed", f"renames public {renamed[0][0]} to {renamed[0][1]}"))
     if removed:
@@ -124,6 +129,13 @@ def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) 
                 "mechanical.format_only",
                 "formatting only: the token stream is unchanged but for whitespace, comments "
                 "or quote style",
+            )
+        ]
+    if "".join(old.code.split()) == "".join(new.code.split()):
+        return [
+            (
+                "mechanical.strings_only",
+                "only string literals change (messages, docstrings); the code is the same",
             )
         ]
     group = _API_GROUP[language]

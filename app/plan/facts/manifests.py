@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from app.plan.diff import Hunk
 
 _NAME = r"[A-Za-z0-9@][\w.\-/@]*"
-_PY_REQ = re.compile(rf"""^\s*["']?({_NAME})\s*(?:\[[^\]]*\])?\s*(?:[<>=!~^]=?|===|@|;|["'],?\s*$|$)""")
+_PY_REQ = re.compile(
+    rf"""^\s*["']?({_NAME})\s*(?:\[[^\]]*\])?\s*(?:[<>!~=]=|[<>]|@|;|["']\s*,?\s*$|$)"""
+)
 _FORMATS: dict[str, re.Pattern[str]] = {
     "python": _PY_REQ,
     "npm": re.compile(rf"""^\s*"({_NAME})"\s*:\s*"[^"]*\d[^"]*"\s*,?\s*$"""),
@@ -29,6 +31,7 @@ _FORMATS: dict[str, re.Pattern[str]] = {
 }
 _DEV_SECTION = re.compile(
     r"devDependencies|peerDependencies|\[(?:tool\.poetry\.)?(?:dev-dependencies|group\.[\w-]+)|"
+    r"\[dependency-groups\]|\[tool\.\w+|\[(?:testenv|tox)\b|"
     r"(?:^|\s|\[)(?:dev|test|tests|testing|docs|lint|typing)\s*=\s*\[|\[dev-dependencies\]|"
     r"<scope>\s*test|testImplementation",
 )

@@ -31,6 +31,7 @@ _SCOPES = frozenset(
 )
 _LOCAL_SCOPES = frozenset({"function_definition", "function_declaration", "function_item"})
 _TRAILING_COMMA = re.compile(rb",(?=[)\]}])")
+_PARENS = re.compile(rb"[()]")  # formatters add and drop redundant parentheses
 _WORD = re.compile(r"\w+|[^\w\s]")
 
 
@@ -41,6 +42,7 @@ class Definition:
     name: str
     header: str  # whitespace-normalised, for display
     key: bytes  # the header with all whitespace and trailing commas removed, for comparison
+    shape: str  # parameter names, defaults, optional and variadic marks, without types
     touched: bool
 
 
@@ -53,7 +55,7 @@ class SideView:
     definitions: dict[str, Definition]  # qualified name -> definition
     imports: frozenset[str]  # top-level packages imported anywhere on this side
     changed_imports: frozenset[str]  # ... imported on a changed row
-    stream: bytes  # the changed rows without comments or whitespace, quotes unified
+    stream: bytes  # the side without comments, whitespace or parentheses, quotes unified
     errors: bool  # the parser recovered from syntax errors
 
 
@@ -142,13 +144,59 @@ def _definitions(g: Grammar, tree: Tree, source: bytes, rows: frozenset[int]) ->
         header = source[node.start_byte : end_byte]
         touched = any(row in rows for row in range(node.start_point.row, end_row + 1))
         squashed = b"".join(header.split())
+        key = _TRAILING_COMMA.sub(b"", squashed.replace(b"'", b'"'))
         found[qual] = Definition(
             name=qual,
             header=" ".join(header.decode("utf-8", "replace").split())[:_MAX_SIGNATURE],
-            key=_TRAILING_COMMA.sub(b"", squashed.replace(b"'", b'"')),
+            key=key,
+            shape=_shape(node) if g.name in _TYPED_LATER else key.decode("utf-8", "replace"),
             touched=touched,
         )
     return found
+
+
+_TYPED_LATER = frozenset({"python", "typescript", "tsx", "javascript"})
+_NAME_FIELDS = ("name", "pattern")
+
+
+def _param_name(node: Node) -> str:
+    for field_name in _NAME_FIELDS:
+        child = node.child_by_field_name(field_name)
+        if child is not None and child.text is not None:
+            return _param_name(child) if child.named_child_count else child.text.decode()
+    for child in node.named_children:
+        if child.type in ("identifier", "property_identifier") and child.text is not None:
+            return child.text.decode()
+        if child.named_child_count:
+            return _param_name(child)
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+def _shape(node: Node) -> str:
+    """A function's parameters without their types: names, `=` defaults, `?`, `*` and `/`."""
+    params = node.child_by_field_name("parameters")
+    if params is None:
+        return ""
+    parts = []
+    for child in params.named_children:
+        kind = child.type
+        if "comment" in kind:
+            continue
+        if kind in ("keyword_separator", "positional_separator"):
+            parts.append((child.text or b"").decode())
+            continue
+        mark = ""
+        if "splat" in kind or "rest" in kind or any(
+            c.type in ("list_splat_pattern", "dictionary_splat_pattern", "rest_pattern")
+            for c in child.named_children
+        ):
+            mark = "*"
+        if "default" in kind or child.child_by_field_name("value") is not None:
+            mark += "="
+        if "optional" in kind:
+            mark += "?"
+        parts.append(_param_name(child) + mark)
+    return "(" + ",".join(parts) + ")"
 
 
 def _package(language: str, text: str) -> str | None:
@@ -187,14 +235,15 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
     comment_rows = b"\n".join(
         (n.text or b"") for n in comments if n.start_point.row in rows or n.end_point.row in rows
     )
-    stream = b"".join(b"".join(_rows(without_comments, rows)).split()).replace(b"'", b'"')
+    # The whole side, context included: a trailing comma's closer may sit on a context row.
+    stream = b"".join(without_comments.replace(b"\\\n", b"").split()).replace(b"'", b'"')
     return SideView(
         code=b"\n".join(_rows(code, rows)).decode("utf-8", "surrogateescape"),
         comments=comment_rows.decode("utf-8", "replace"),
         definitions=_definitions(g, tree, source, rows),
         imports=frozenset(imports),
         changed_imports=frozenset(changed_imports),
-        stream=_TRAILING_COMMA.sub(b"", stream),
+        stream=_PARENS.sub(b"", _TRAILING_COMMA.sub(b"", stream)),
         errors=tree.root_node.has_error,
     )
 
