@@ -395,10 +395,35 @@ def parse_repo_config(text: str, source: str) -> dict[str, Any]:
     return data
 
 
+def _levels_to_weights(merged: dict[str, Any], repo: Mapping[str, Any]) -> None:
+    wanted = repo.get("difficulty")
+    if not isinstance(wanted, Mapping) or not isinstance(wanted.get("signals"), Mapping):
+        return
+    model = merged.get("difficulty", {}).get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("weights"), dict):
+        return
+    own = wanted.get("model")
+    own_weights = own.get("weights") if isinstance(own, Mapping) else None
+    for signal, level in wanted["signals"].items():
+        if level in _RANK_BY_NAME and not (
+            isinstance(own_weights, Mapping) and signal in own_weights
+        ):
+            model["weights"][signal] = float(_RANK_BY_NAME[level])
+
+
+_RANK_BY_NAME = {d.value: i for i, d in enumerate(Difficulty)}
+
+
 def build_config(defaults: Mapping[str, Any], repo: Mapping[str, Any], source: str) -> Config:
-    """Validate the repo config merged over the defaults, naming the first bad key."""
+    """Validate the repo config merged over the defaults, naming the first bad key.
+
+    A level the repo sets in `difficulty.signals` also sets that fact's weight in the facts
+    model (trivial 0 .. architectural 3), unless the repo sets the weight itself.
+    """
+    merged = merge(defaults, repo)
+    _levels_to_weights(merged, repo)
     try:
-        return Config.model_validate(apply_preset(merge(defaults, repo), repo))
+        return Config.model_validate(apply_preset(merged, repo))
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"

@@ -220,6 +220,7 @@ class Classifier:
     ) -> Label:
         """The facts model: collect the facts, score them, keep the top ones as reasons."""
         fired = self._trivial_content(change, text)
+        path = change.path
         note = ""
         if not fired:
             fired = self._signals(change, kind, sigs, text, facts=False)
@@ -227,9 +228,10 @@ class Classifier:
                 fired.extend(manifest_facts(change.path, change.hunks))
             if kind is FileKind.CODE:
                 language = language_of(change.path)
-                if language is None:
+                if language is None or not change.hunks:
                     fired.extend(self._code_signals(change, sigs, text))
-                    note = f"facts: line signals (no parser for .{_extension(change.path)})"
+                    why = "no hunks given" if language else f"no parser for .{_extension(path)}"
+                    note = f"facts: line signals ({why})"
                 else:
                     parsed = code_facts(change.path, language, change.hunks, self.apis)
                     note = f"facts: parsed as {language}"

@@ -16,6 +16,9 @@ from app.resources import default_config_data
 HUNKS = Path(__file__).parents[1] / "fixtures" / "hunks"
 CASES: list[dict[str, Any]] = yaml.safe_load((HUNKS / "labels.yaml").read_text())
 CLASSIFIER = build_classifier(build_config(default_config_data(), {}, "test").difficulty)
+LEGACY = build_classifier(
+    build_config(default_config_data(), {"difficulty": {"model": {"kind": "legacy"}}}, "t").difficulty
+)
 
 
 def _view(name: str) -> ChangeView:
@@ -25,6 +28,7 @@ def _view(name: str) -> ChangeView:
         status=file.status,
         added=[line for h in file.hunks for line in h.added_lines],
         removed=[line for h in file.hunks for line in h.removed_lines],
+        hunks=file.hunks,
     )
 
 
@@ -38,10 +42,19 @@ def test_the_table_is_big_and_balanced() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
 def test_real_world_hunk_label_and_reason(case: dict[str, Any]) -> None:
-    label = CLASSIFIER.classify(_view(case["file"]))
+    label = LEGACY.classify(_view(case["file"]))
     assert label.difficulty is Difficulty(case["label"]), (case["why"], label.reasons)
     assert case["signal"] in label.signals, label.reasons
     assert all(": " in reason for reason in label.reasons)  # "signal: human text"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
+def test_real_world_hunk_facts(case: dict[str, Any]) -> None:
+    """The facts model reports the table's fact; its label follows the fitted weights."""
+    label = CLASSIFIER.classify(_view(case["file"]))
+    assert case.get("facts_signal", case["signal"]) in label.signals, label.reasons
+    assert label.score is not None and 0 <= label.score <= 4
+    assert all(": " in reason for reason in label.reasons)
 
 
 @pytest.mark.parametrize(
@@ -71,6 +84,7 @@ def test_author_is_not_auth_but_oauth_is() -> None:
 
 
 def test_levels_are_config() -> None:
+    """A repo's signal level is still obeyed: it sets the fact's weight in the facts model."""
     data = default_config_data()
     config = build_config(
         data, {"difficulty": {"signals": {"file.new_module": "architectural"}}}, "test"

@@ -240,8 +240,12 @@ def test_cross_cutting_request_for_a_pr_across_packages(make_inputs: InputsFacto
     assert len(cross) == 1
     assert cross[0].route.tier == "frontier"
     assert "## Changed signatures" in cross[0].user and "billing/mod.py" in cross[0].user
-    # chunks themselves are not promoted by the PR-wide signal
-    assert all(c.difficulty.value != "architectural" for c in plan.chunks)
+    # chunks themselves are not promoted by the PR-wide signal: each keeps its label alone
+    by_path = {c.path: c.difficulty for c in plan.chunks}
+    for part in parts:
+        alone = build_plan(part, make_inputs())
+        assert [c.difficulty for c in alone.chunks] == [by_path[alone.chunks[0].path]]
+        assert not any(r.request.task is Task.CROSS_CUTTING for r in alone.requests)
 
 
 def test_empty_diff_gives_an_empty_plan(make_inputs: InputsFactory) -> None:
