@@ -36,6 +36,7 @@ _EXPORTS = {
 _DEPRECATION_CODE = re.compile(r"(?i)\bdeprecat\w*")
 _DEPRECATION_COMMENT = re.compile(r"(?m)^\s*(?://|/\*+|\*|#)?\s*(?:Deprecated:|@deprecated\b)")
 _STDLIB = frozenset(sys.stdlib_module_names)
+_LITERALS = frozenset({"True", "False", "None", "true", "false", "null", "nil", "undefined"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,11 @@ def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) 
     """The parsed facts of one code file's change (mechanical ones first, alone, if they hold)."""
     syntax = parse_change(language, hunks)
     old, new = syntax.old, syntax.new
-    if old.stream == new.stream:
+    group = _API_GROUP[language]
+    deprecation = bool(
+        _DEPRECATION_CODE.search(new.code) or _DEPRECATION_COMMENT.search(new.comments)
+    ) and not _DEPRECATION_COMMENT.search(old.comments)
+    if old.stream == new.stream and not deprecation:
         return [
             (
                 "mechanical.format_only",
@@ -131,25 +136,28 @@ def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) 
                 "or quote style",
             )
         ]
-    if "".join(old.code.split()) == "".join(new.code.split()):
+    facts = _surface(syntax)
+    structural = bool(facts or new.changed_imports or old.changed_imports or deprecation)
+    if not structural and "".join(old.code.split()) == "".join(new.code.split()):
         return [
             (
                 "mechanical.strings_only",
                 "only string literals change (messages, docstrings); the code is the same",
             )
         ]
-    group = _API_GROUP[language]
-    rename = single_rename(old.code, new.code)
-    public = {d.name.split(".")[-1] for d in (*old.definitions.values(), *new.definitions.values())}
-    if rename is not None and rename[0] not in public:
-        return [("mechanical.rename", f"one identifier renamed throughout: {rename[0]} -> "
-                 f"{rename[1]}")]
-    facts = _surface(syntax)
+    rename = None if structural else single_rename(old.code, new.code)
+    if rename is not None and not {*rename} & _LITERALS:
+        return [
+            (
+                "mechanical.rename",
+                f"one identifier renamed throughout: {rename[0]} -> {rename[1]}",
+            )
+        ]
     both = f"{new.code}\n{old.code}"
     exports = _EXPORTS.get(group)
     if exports is not None and exports.search(both):
         facts.append(("surface.export", "changes the module's exports"))
-    if _DEPRECATION_CODE.search(new.code) or _DEPRECATION_COMMENT.search(new.comments):
+    if deprecation:
         facts.append(("surface.deprecation", "deprecates part of the interface"))
     facts.extend(_imports(syntax))
     data = both.encode("utf-8", "surrogateescape")

@@ -68,7 +68,62 @@ class FileSyntax:
     new: SideView
 
 
-def _sides(hunks: Sequence[Hunk]) -> tuple[tuple[bytes, frozenset[int]], tuple[bytes, frozenset[int]]]:
+def _opener(hunk: Hunk) -> str:
+    """Git's section header when it opens a parameter list the hunk starts inside, else ""."""
+    head = hunk.text.split("\n", 1)[0]
+    section = head.split("@@", 2)[2].strip() if head.count("@@") >= 2 else ""
+    return section + " " if section.count("(") > section.count(")") else ""
+
+
+def _error_count(language: str, text: str) -> int:
+    root = parser(language).parse(text.encode("utf-8", "surrogateescape")).root_node
+    if not root.has_error:
+        return 0
+    errors, stack = 0, [root]
+    while stack and errors < 50:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            errors += 1
+        elif node.has_error:
+            stack.extend(node.children)
+    return errors
+
+
+def _string_state(language: str, lines: list[str]) -> list[str]:
+    """Reopen a string or comment the hunk starts inside (or close one it ends inside).
+
+    A hunk cut out of a docstring or block comment parses its prose as code; trying the hunk
+    with the literal opened at its start, and closed at its end, and keeping the variant with the
+    fewest syntax errors, puts the prose back inside the literal.
+    """
+    if not lines:
+        return lines
+    text = "\n".join(lines)
+    if language == "python":
+        quotes = [q for q in ('"""', "'''") if text.count(q) % 2 == 1]
+        if not quotes:
+            return lines
+        q = quotes[0]
+        opened = [q + lines[0], *lines[1:]]
+        closed = [*lines[:-1], lines[-1] + q]
+    elif language in _C_LIKE:
+        first_close, first_open = text.find("*/"), text.find("/*")
+        if first_close < 0 or (0 <= first_open < first_close):
+            return lines
+        opened = ["/*" + lines[0], *lines[1:]]
+        closed = lines
+    else:
+        return lines
+    variants = [lines, opened, closed]
+    return min(variants, key=lambda v: _error_count(language, "\n".join(v)))
+
+
+_C_LIKE = frozenset({"typescript", "tsx", "javascript", "go", "rust", "java"})
+
+
+def _sides(
+    language: str, hunks: Sequence[Hunk]
+) -> tuple[tuple[bytes, frozenset[int]], tuple[bytes, frozenset[int]]]:
     """The old and new side as text with the rows the change touches on each."""
     old: list[str] = []
     new: list[str] = []
@@ -76,19 +131,25 @@ def _sides(hunks: Sequence[Hunk]) -> tuple[tuple[bytes, frozenset[int]], tuple[b
     new_rows: list[int] = []
     for hunk in hunks:
         lines = hunk.text.split("\n")[1:]
+        old_part: list[str] = []
+        new_part: list[str] = []
         for kind, line in zip(hunk.kinds, lines, strict=False):
             body = line[1:]
             if kind == " ":
-                old.append(body)
-                new.append(body)
+                old_part.append(body)
+                new_part.append(body)
             elif kind == "-":
-                old_rows.append(len(old))
-                old.append(body)
+                old_rows.append(len(old) + len(old_part))
+                old_part.append(body)
             elif kind == "+":
-                new_rows.append(len(new))
-                new.append(body)
-        old.append("")  # a blank row between hunks keeps their statements apart
-        new.append("")
+                new_rows.append(len(new) + len(new_part))
+                new_part.append(body)
+        opener = _opener(hunk)
+        for part, side in ((old_part, old), (new_part, new)):
+            if part and opener:
+                part[0] = opener + part[0]
+            side.extend(_string_state(language, part))
+            side.append("")  # a blank row between hunks keeps their statements apart
     return (
         ("\n".join(old).encode("utf-8", "surrogateescape"), frozenset(old_rows)),
         ("\n".join(new).encode("utf-8", "surrogateescape"), frozenset(new_rows)),
@@ -191,7 +252,10 @@ def _shape(node: Node) -> str:
             for c in child.named_children
         ):
             mark = "*"
-        if "default" in kind or child.child_by_field_name("value") is not None:
+        value = child.child_by_field_name("value")
+        if value is not None:
+            mark += "=" + "".join((value.text or b"").decode("utf-8", "replace").split())
+        elif "default" in kind:
             mark += "="
         if "optional" in kind:
             mark += "?"
@@ -250,7 +314,7 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
 
 def parse_change(language: str, hunks: Sequence[Hunk]) -> FileSyntax:
     """Parse both sides of one file's hunks with the language's grammar."""
-    (old, old_rows), (new, new_rows) = _sides(hunks)
+    (old, old_rows), (new, new_rows) = _sides(language, hunks)
     return FileSyntax(language, _side(language, old, old_rows), _side(language, new, new_rows))
 
 
