@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from app.plan.diff import Hunk
 from app.plan.facts.manifests import dependency_change
-from app.plan.facts.syntax import FileSyntax, parse_change, single_rename
+from app.plan.facts.syntax import FileSyntax, parse_change, raw_format_only, single_rename
 from app.plan.patterns import Patterns, compile_patterns
 
 Fact = tuple[str, str]  # (signal id, reason)
@@ -33,7 +33,6 @@ _EXPORTS = {
     "python": re.compile(r"(?m)^\s*__all__\b"),
     "script": re.compile(r"(?m)^\s*export\s*(?:\{|\*|default\b)|\bmodule\.exports\b"),
 }
-_DEPRECATION_CODE = re.compile(r"(?i)\bdeprecat\w*")
 _DEPRECATION_COMMENT = re.compile(r"(?m)^\s*(?://|/\*+|\*|#)?\s*(?:Deprecated:|@deprecated\b)")
 _STDLIB = frozenset(sys.stdlib_module_names)
 _LITERALS = frozenset({"True", "False", "None", "true", "false", "null", "nil", "undefined"})
@@ -44,6 +43,13 @@ class ApiTable:
     """The API patterns of each fact, compiled per language group."""
 
     by_group: Mapping[str, tuple[tuple[str, Patterns], ...]]
+
+
+def _deprecates(code: str, comments: str) -> bool:
+    """A deprecation in code (`DeprecationWarning`, `@deprecated`) or a doc-comment marker."""
+    if "deprecat" in code.lower():
+        return True
+    return "eprecated" in comments and _DEPRECATION_COMMENT.search(comments) is not None
 
 
 def compile_apis(apis: Mapping[str, Mapping[str, Sequence[str]]]) -> ApiTable:
@@ -122,12 +128,18 @@ def _imports(syntax: FileSyntax) -> list[Fact]:
 
 def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) -> list[Fact]:
     """The parsed facts of one code file's change (mechanical ones first, alone, if they hold)."""
+    if raw_format_only(hunks):
+        return [
+            (
+                "mechanical.format_only",
+                "formatting only: the text is unchanged but for whitespace, quote style, "
+                "trailing commas and parentheses",
+            )
+        ]
     syntax = parse_change(language, hunks)
     old, new = syntax.old, syntax.new
     group = _API_GROUP[language]
-    deprecation = bool(
-        _DEPRECATION_CODE.search(new.code) or _DEPRECATION_COMMENT.search(new.comments)
-    ) and not _DEPRECATION_COMMENT.search(old.comments)
+    deprecation = _deprecates(new.code, new.comments) and not _deprecates("", old.comments)
     if old.stream == new.stream and not deprecation:
         return [
             (

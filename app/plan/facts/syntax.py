@@ -31,6 +31,7 @@ _SCOPES = frozenset(
 )
 _LOCAL_SCOPES = frozenset({"function_definition", "function_declaration", "function_item"})
 _TRAILING_COMMA = re.compile(rb",(?=[)\]}])")
+_SPACES = bytes(10 if b == 10 else 32 for b in range(256))  # every byte but "\n" -> " "
 _PARENS = re.compile(rb"[()]")  # formatters add and drop redundant parentheses
 _WORD = re.compile(r"\w+|[^\w\s]")
 
@@ -75,26 +76,17 @@ def _opener(hunk: Hunk) -> str:
     return section + " " if section.count("(") > section.count(")") else ""
 
 
-def _error_count(language: str, text: str) -> int:
-    root = parser(language).parse(text.encode("utf-8", "surrogateescape")).root_node
-    if not root.has_error:
-        return 0
-    errors, stack = 0, [root]
-    while stack and errors < 50:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            errors += 1
-        elif node.has_error:
-            stack.extend(node.children)
-    return errors
+_OPENS_STRING = re.compile(r"""(?:^|[=(\[{,:]|\breturn|\b[rbfuRBFU]{1,2})\s*$""")
 
 
 def _string_state(language: str, lines: list[str]) -> list[str]:
-    """Reopen a string or comment the hunk starts inside (or close one it ends inside).
+    """Reopen a docstring or block comment the hunk starts inside.
 
-    A hunk cut out of a docstring or block comment parses its prose as code; trying the hunk
-    with the literal opened at its start, and closed at its end, and keeping the variant with the
-    fewest syntax errors, puts the prose back inside the literal.
+    A hunk cut out of a docstring or block comment would parse its prose as code. Python: with an
+    odd number of triple quotes, the first one closes a string unless code that opens one comes
+    before it (nothing, `=`, `(`, `,`, `return`, a prefix) on a line after a `:` header or an
+    opener. C-like languages: a `*/` before any `/*`. Then the literal is reopened at the start
+    of the hunk's first row (rows are kept, so changed-row numbers stay right).
     """
     if not lines:
         return lines
@@ -103,19 +95,20 @@ def _string_state(language: str, lines: list[str]) -> list[str]:
         quotes = [q for q in ('"""', "'''") if text.count(q) % 2 == 1]
         if not quotes:
             return lines
-        q = quotes[0]
-        opened = [q + lines[0], *lines[1:]]
-        closed = [*lines[:-1], lines[-1] + q]
-    elif language in _C_LIKE:
+        quote = quotes[0]
+        at = text.find(quote)
+        line_start = text.rfind("\n", 0, at) + 1
+        before = text[line_start:at]
+        previous = text[:line_start].rstrip().rsplit("\n", 1)[-1].rstrip()
+        opens = bool(before.strip()) and _OPENS_STRING.search(before) is not None
+        if not before.strip():
+            opens = previous.endswith((":", "(", ",", "=")) or not previous
+        return lines if opens else [quote + lines[0], *lines[1:]]
+    if language in _C_LIKE:
         first_close, first_open = text.find("*/"), text.find("/*")
-        if first_close < 0 or (0 <= first_open < first_close):
-            return lines
-        opened = ["/*" + lines[0], *lines[1:]]
-        closed = lines
-    else:
-        return lines
-    variants = [lines, opened, closed]
-    return min(variants, key=lambda v: _error_count(language, "\n".join(v)))
+        if first_close >= 0 and not 0 <= first_open < first_close:
+            return ["/*" + lines[0], *lines[1:]]
+    return lines
 
 
 _C_LIKE = frozenset({"typescript", "tsx", "javascript", "go", "rust", "java"})
@@ -161,7 +154,7 @@ def _blank(source: bytes, nodes: Sequence[Node]) -> bytes:
     out = bytearray(source)
     for node in nodes:
         start, end = node.start_byte, node.end_byte
-        out[start:end] = re.sub(rb"[^\n]", b" ", source[start:end])
+        out[start:end] = source[start:end].translate(_SPACES)
     return bytes(out)
 
 
@@ -330,3 +323,26 @@ def single_rename(old: str, new: str) -> tuple[str, str] | None:
     if not (before.isidentifier() and after.isidentifier()):
         return None
     return before, after
+
+
+def _squash(lines: Sequence[str]) -> bytes:
+    joined = "\n".join(lines).replace("\\\n", "").encode("utf-8", "surrogateescape")
+    stream = b"".join(joined.split()).replace(b"'", b'"')
+    return _PARENS.sub(b"", _TRAILING_COMMA.sub(b"", stream))
+
+
+def raw_format_only(hunks: Sequence[Hunk]) -> bool:
+    """Whether the sides differ only in whitespace, quotes, trailing commas and parentheses.
+
+    Read from the text, before any parse: a formatter run over a whole code base is recognised
+    without parsing it. (A run that also rewrites comments is found after the parse.)
+    """
+    old: list[str] = []
+    new: list[str] = []
+    for hunk in hunks:
+        for kind, line in zip(hunk.kinds, hunk.text.split("\n")[1:], strict=False):
+            if kind in " -":
+                old.append(line[1:])
+            if kind in " +":
+                new.append(line[1:])
+    return bool(old or new) and _squash(old) == _squash(new)
