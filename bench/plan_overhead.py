@@ -4,6 +4,8 @@
     python bench/plan_overhead.py --lines 10000   # the example diff, repeated under new paths
     python bench/plan_overhead.py --lines 50000 --memory   # also peak memory of one plan
 
+    python bench/plan_overhead.py --lines 10000 --model legacy   # without the parser (before)
+
 Prints the medians and, last, `ratio=R` (full plan / floor; goal <= 1.5 at 10,000 lines).
 """
 
@@ -66,6 +68,12 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--memory", action="store_true", help="peak RSS of one plan (child)")
+    parser.add_argument(
+        "--model",
+        choices=["facts", "legacy"],
+        default="facts",
+        help="the difficulty model: facts (parses code) or legacy (regex line signals)",
+    )
     args = parser.parse_args()
     if args.memory:
         text = args.diff.read_text() if args.diff else synthetic(args.lines)
@@ -83,6 +91,10 @@ def main() -> None:
         raise SystemExit(warning)
     encoding = tiktoken.get_encoding("o200k_base")
     config = load_config(None)
+    model = config.difficulty.model.model_copy(update={"kind": args.model})
+    config = config.model_copy(
+        update={"difficulty": config.difficulty.model_copy(update={"model": model})}
+    )
     inputs = PlanInputs(
         config, load_catalog(config), load_prompts(), counter, dt.date.today(), Mode.NORMAL
     )
@@ -110,6 +122,7 @@ def main() -> None:
     )
     print(f"floor_ms={floor_ms:.1f} (unidiff.PatchSet + one o200k encode_ordinary pass)")
     print(f"plan_ms={plan_ms:.1f} (build_plan: parse, chunk, label, route, pack, price)")
+    print(f"model={args.model}")
     print(f"ratio={plan_ms / floor_ms:.2f}")
 
 
@@ -117,6 +130,10 @@ def child_memory() -> None:
     text = sys.stdin.read()
     counter, _ = load_counter()
     config = load_config(None)
+    model = config.difficulty.model.model_copy(update={"kind": args.model})
+    config = config.model_copy(
+        update={"difficulty": config.difficulty.model_copy(update={"model": model})}
+    )
     inputs = PlanInputs(
         config, load_catalog(config), load_prompts(), counter, dt.date.today(), Mode.NORMAL
     )
