@@ -25,6 +25,31 @@ _REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
 HELD_BACK_MODULUS = 3  # a third of the PRs, by a hash of the head commit, is never fitted on
 GRID = (0.0, 1.0, 2.0, 2.5, 3.0)
 COMBINE_GRID = (0.0, 0.25, 0.5)
+RUBRIC_GRID = (2.5, 3.0)  # facts the rubric calls architectural: the fit may only soften them
+# to the ambiguous band, never drop them (so a small, noisy corpus cannot unlearn the rubric)
+RUBRIC_ARCHITECTURAL = frozenset(
+    {
+        "surface.removed",
+        "surface.renamed",
+        "surface.signature",
+        "surface.export",
+        "surface.deprecation",
+        "deps.added",
+        "deps.removed",
+        "security.tls",
+        "security.crypto",
+        "security.auth",
+        "security.deserialize",
+        "security.shell",
+        "security.sql",
+        "state.concurrency",
+        "path.security",
+        "content.security_call",
+        "content.concurrency_call",
+        "content.signature_change",
+        "content.removed_public_name",
+    }
+)
 BAND_GRID = (0.0, 0.5, 1.0)
 MAX_LINES_GRID = (30, 60, 120, 250)
 _LOW = (Difficulty.TRIVIAL, Difficulty.ROUTINE)
@@ -274,7 +299,7 @@ def fit(
     rounds: int = 3,
 ) -> tuple[Params, float, float]:
     """Coordinate search: each fact's weight, then `combine` and the ambiguous rule, over small
-    grids, a few rounds.
+    grids, a few rounds. Facts the rubric calls architectural stay within RUBRIC_GRID.
 
     Returns the fitted params with the loss before and after. Deterministic: facts are visited
     in sorted order and ties keep the current value.
@@ -285,7 +310,7 @@ def fit(
     for _ in range(rounds):
         moved = False
         for name in names:
-            for value in GRID:
+            for value in RUBRIC_GRID if name in RUBRIC_ARCHITECTURAL else GRID:
                 if value == best.weights.get(name):
                     continue
                 trial = replace(best, weights={**best.weights, name: value})

@@ -22,7 +22,9 @@ _FORMATS: dict[str, re.Pattern[str]] = {
     "python": _PY_REQ,
     "npm": re.compile(rf"""^\s*"({_NAME})"\s*:\s*"[^"]*\d[^"]*"\s*,?\s*$"""),
     "go": re.compile(rf"""^\s*(?:require\s+)?({_NAME}\.{_NAME})\s+v\d\S*(?:\s*//\s*(indirect))?"""),
-    "cargo": re.compile(rf"""^\s*({_NAME})\s*=\s*(?:"[^"]*"|\{{.*version.*\}})\s*$"""),
+    "cargo": re.compile(
+        rf"""^\s*({_NAME})\s*=\s*(?:"[^"]*\d[^"]*"|\{{.*(?:version|path|git)\s*=.*\}})\s*$"""
+    ),
     "maven": re.compile(rf"""<artifactId>\s*({_NAME})\s*</artifactId>"""),
     "gradle": re.compile(
         rf"""^\s*(?:implementation|api|compileOnly|runtimeOnly|testImplementation|compile)\b"""
@@ -31,14 +33,19 @@ _FORMATS: dict[str, re.Pattern[str]] = {
 }
 _DEV_SECTION = re.compile(
     r"devDependencies|peerDependencies|\[(?:tool\.poetry\.)?(?:dev-dependencies|group\.[\w-]+)|"
-    r"\[dependency-groups\]|\[tool\.\w+|\[(?:testenv|tox)\b|"
+    r"\[dependency-groups\]|^\s*dev-dependencies\s*=|\[(?:testenv|tox)\b|"
     r"(?:^|\s|\[)(?:dev|test|tests|testing|docs|lint|typing)\s*=\s*\[|\[dev-dependencies\]|"
     r"<scope>\s*test|testImplementation",
 )
 _RUNTIME_SECTION = re.compile(
     r'"(?:dependencies|optionalDependencies)"\s*:|^\s*dependencies\s*=|\[dependencies\]|'
-    r"install_requires|^\s*require\s*\(|\[project\]|<dependencies>|^\s*dependencies\s*\{",
+    r"install_requires|^\s*require\s*\(|\[project\]|<dependencies>|^\s*dependencies\s*\{|"
+    r"\[project\.optional-dependencies\]|\[(?:workspace\.|target\..*\.)?(?:build-)?dependencies\]",
 )
+
+
+_OTHER_SECTION = re.compile(r"^\s*\[|^\s*[\w.-]+\s*=\s*\[\s*$|^\s*\w+\s*=\s*$")
+_VERSIONED = re.compile(r"""(?:[<>!~=]=|[<>^~])\s*v?\d|["']v?\d+(?:\.\d+)*["']|version\s*=""")
 
 
 def manifest_format(path: str) -> str | None:
@@ -81,15 +88,27 @@ def dependency_change(path: str, hunks: Sequence[Hunk]) -> DependencyChange | No
     new: set[str] = set()
     dev_flags: list[bool] = []
     for hunk in hunks:
-        section_dev = bool(_DEV_SECTION.search(hunk.text.split("\n", 1)[0]))
+        heading = hunk.text.split("\n", 1)[0]
+        section_dev = bool(_DEV_SECTION.search(heading))
+        # In TOML and setup files, None means "not known from this hunk": only an entry with a
+        # version counts then; False means a section that holds no dependencies.
+        inside: bool | None = True if fmt not in ("python", "cargo") else None
+        if fmt in ("python", "cargo") and (
+            _DEV_SECTION.search(heading) or _RUNTIME_SECTION.search(heading)
+        ):
+            inside = True
         lines = hunk.text.split("\n")[1:]
         for kind, line in zip(hunk.kinds, lines, strict=False):
             body = line[1:]
             if _DEV_SECTION.search(body):
-                section_dev = True
+                section_dev, inside = True, True
             elif _RUNTIME_SECTION.search(body):
-                section_dev = False
-            if kind not in "+-":
+                section_dev, inside = False, True
+            elif fmt in ("python", "cargo") and _OTHER_SECTION.match(body):
+                inside = False
+            if kind not in "+-" or inside is False:
+                continue
+            if inside is None and not _VERSIONED.search(body):
                 continue
             match = pattern.search(body)
             if match is None or (fmt == "go" and match.group(2)):

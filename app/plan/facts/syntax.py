@@ -19,6 +19,7 @@ from app.plan.facts.grammar import Grammar, grammar, parser
 
 _MAX_SIGNATURE = 300  # characters of a definition's header kept for display
 _HEADER_ENDS_AT_BODY = ("function", "method", "constructor", "class", "impl")
+_HEADER_FIELDS = ("name", "parameters", "return_type", "result", "type_parameters", "superclasses")
 _SCOPES = frozenset(
     {
         "class_definition",
@@ -191,14 +192,25 @@ def _definitions(g: Grammar, tree: Tree, source: bytes, rows: frozenset[int]) ->
         if qual is None:
             continue
         body = node.child_by_field_name("body")
-        if body is not None and any(word in node.type for word in _HEADER_ENDS_AT_BODY):
+        function_like = any(word in node.type for word in _HEADER_ENDS_AT_BODY)
+        ends = [
+            part
+            for part in map(node.child_by_field_name, _HEADER_FIELDS)
+            if part is not None and (body is None or part.end_byte <= body.start_byte)
+        ]
+        if body is not None and function_like:
             end_byte, end_row = body.start_byte, body.start_point.row
+        elif function_like and ends:  # no body recovered: the header ends with its last part
+            last = max(ends, key=lambda part: part.end_byte)
+            end_byte, end_row = last.end_byte, last.end_point.row
         else:
             end_byte, end_row = node.end_byte, node.end_point.row
         header = source[node.start_byte : end_byte]
         touched = any(row in rows for row in range(node.start_point.row, end_row + 1))
         squashed = b"".join(header.split())
         key = _TRAILING_COMMA.sub(b"", squashed.replace(b"'", b'"'))
+        if g.name == "go":
+            key = key.replace(b"interface{}", b"any")  # the same type since Go 1.18
         found[qual] = Definition(
             name=qual,
             header=" ".join(header.decode("utf-8", "replace").split())[:_MAX_SIGNATURE],
