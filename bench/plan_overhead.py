@@ -130,10 +130,6 @@ def child_memory() -> None:
     text = sys.stdin.read()
     counter, _ = load_counter()
     config = load_config(None)
-    model = config.difficulty.model.model_copy(update={"kind": args.model})
-    config = config.model_copy(
-        update={"difficulty": config.difficulty.model_copy(update={"model": model})}
-    )
     inputs = PlanInputs(
         config, load_catalog(config), load_prompts(), counter, dt.date.today(), Mode.NORMAL
     )

@@ -71,9 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _with_model(config: Config, **update: Any) -> Config:
     difficulty = config.difficulty
     model = difficulty.model.model_copy(update=update)
-    return config.model_copy(
-        update={"difficulty": difficulty.model_copy(update={"model": model})}
-    )
+    return config.model_copy(update={"difficulty": difficulty.model_copy(update={"model": model})})
 
 
 def _read_rows(corpus: Path) -> list[tuple[CorpusRow, str]]:
@@ -120,9 +118,12 @@ def _write_model(path: Path, fitted: Params, corpus: Path, train: int, today: dt
     data["ambiguous_max_lines"] = fitted.ambiguous_max_lines
     data["weights"] = {k: float(v) for k, v in fitted.weights.items()}
     lines = path.read_text("utf-8").splitlines()
-    header = "".join(f"{line}\n" for line in lines[: next(
-        (i for i, line in enumerate(lines) if not line.startswith("#")), len(lines)
-    )])
+    header = "".join(
+        f"{line}\n"
+        for line in lines[
+            : next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+        ]
+    )
     path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=100), "utf-8")
 
 
@@ -146,7 +147,10 @@ def run_calibrate(args: argparse.Namespace, out: Console) -> int:
         trained = _outcomes(train, replace(base, config=facts_config))
         tiers = base.catalog
         prices = Prices(
-            *(tiers.get(config.tiers[t].model).prices[0].input for t in ("small", "middle", "frontier"))
+            *(
+                tiers.get(config.tiers[t].model).prices[0].input
+                for t in ("small", "middle", "frontier")
+            )
         )
         wide = PrWide(config.pr_wide.min_packages, config.pr_wide.min_files)
         names = [f for f in FACT_IDS if f not in TRIVIAL_FACTS]
@@ -158,7 +162,9 @@ def run_calibrate(args: argparse.Namespace, out: Console) -> int:
             ambiguous_band=fitted.ambiguous_band,
             ambiguous_max_lines=fitted.ambiguous_max_lines,
         )
-        target = args.output or Path(__file__).resolve().parents[1] / "data" / "difficulty-model.yaml"
+        target = (
+            args.output or Path(__file__).resolve().parents[1] / "data" / "difficulty-model.yaml"
+        )
         _write_model(target, fitted, args.corpus, len(train), dt.date.today())
         changed = {
             k: [config.difficulty.model.weights.get(k), v]
@@ -176,16 +182,14 @@ def run_calibrate(args: argparse.Namespace, out: Console) -> int:
             "ambiguous_max_lines": fitted.ambiguous_max_lines,
         }
     part = [
-        (r, d)
-        for r, d in rows
-        if args.part == "all" or (r.held_back == (args.part == "held-back"))
+        (r, d) for r, d in rows if args.part == "all" or (r.held_back == (args.part == "held-back"))
     ]
     if not part:
         raise CorpusError(f"{args.corpus}: no PRs in the {args.part} part")
     results: dict[str, Any] = {}
     if args.model in ("both", "legacy"):
         legacy = _with_model(config, kind="legacy")
-        levels = {k: v for k, v in legacy.difficulty.signals.items()}
+        levels = dict(legacy.difficulty.signals)
         results["legacy"] = (_outcomes(part, replace(base, config=legacy)), levels)
     if args.model in ("both", "facts"):
         levels = levels_of(facts_config.difficulty.model.weights)

@@ -51,7 +51,7 @@ RUBRIC_ARCHITECTURAL = frozenset(
     }
 )
 BAND_GRID = (0.0, 0.5, 1.0)
-MAX_LINES_GRID = (30, 60, 120, 250)
+MAX_LINES_GRID = (30.0, 60.0, 120.0, 250.0)
 _LOW = (Difficulty.TRIVIAL, Difficulty.ROUTINE)
 
 
@@ -290,6 +290,15 @@ def loss(outcomes: Sequence[Outcome], params: Params, prices: Prices, wide: PrWi
     return total
 
 
+def _with(params: Params, key: str, value: float) -> Params:
+    """`params` with one of its scalar fields set."""
+    if key == "combine":
+        return replace(params, combine=value)
+    if key == "ambiguous_band":
+        return replace(params, ambiguous_band=value)
+    return replace(params, ambiguous_max_lines=int(value))
+
+
 def fit(
     outcomes: Sequence[Outcome],
     start: Params,
@@ -323,7 +332,7 @@ def fit(
             ("ambiguous_max_lines", MAX_LINES_GRID),
         ):
             for value in grid:
-                trial = replace(best, **{key: value})
+                trial = _with(best, key, value)
                 trial_loss = loss(outcomes, trial, prices, wide)
                 if trial_loss < best_loss - 1e-9:
                     best, best_loss, moved = trial, trial_loss, True

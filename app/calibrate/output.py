@@ -35,8 +35,11 @@ def _met(name: str, value: float | None) -> bool | None:
 def figures_json(f: Figures) -> dict[str, Any]:
     """One model's figures as JSON."""
     goals = {
-        name: {"value": _round(getattr(f, name)), "goal": f"{op} {goal}",
-               "met": _met(name, getattr(f, name))}
+        name: {
+            "value": _round(getattr(f, name)),
+            "goal": f"{op} {goal}",
+            "met": _met(name, getattr(f, name)),
+        }
         for name, (op, goal) in GOALS.items()
     }
     return {
@@ -58,8 +61,13 @@ def calibration_json(part: str, results: Results, fitted: dict[str, Any] | None)
     for name, (outcomes, levels) in results.items():
         doc[name] = figures_json(figures(outcomes, levels))
         doc[name]["misses"] = [
-            {"repo": o.row.repo, "head": o.row.head, "label": o.row.label.value,
-             "predicted": o.predicted.value, "frontier": o.frontier}
+            {
+                "repo": o.row.repo,
+                "head": o.row.head,
+                "label": o.row.label.value,
+                "predicted": o.predicted.value,
+                "frontier": o.frontier,
+            }
             for o in outcomes
             if (o.row.label is Difficulty.ARCHITECTURAL) != o.frontier
         ]
@@ -84,7 +92,9 @@ def print_calibration(
     summary.add_column("figure")
     summary.add_column("goal")
     for name in computed:
-        summary.add_column("before (legacy)" if name == "legacy" else "after (facts)", justify="right")
+        summary.add_column(
+            "before (legacy)" if name == "legacy" else "after (facts)", justify="right"
+        )
     summary.add_row("PRs", "", *(str(f.prs) for f in computed.values()))
     for goal_name, (op, goal) in GOALS.items():
         summary.add_row(
@@ -99,16 +109,19 @@ def print_calibration(
     summary.add_row("label accuracy", "", *(_fmt(f.label_accuracy) for f in computed.values()))
     console.print(summary)
     for name, f in computed.items():
-        matrix = Table(title=f"{name}: confusion (rows: label read, columns: predicted)",
-                       title_justify="left")
+        matrix = Table(
+            title=f"{name}: confusion (rows: label read, columns: predicted)", title_justify="left"
+        )
         matrix.add_column("label")
         for d in Difficulty:
             matrix.add_column(d.value, justify="right")
         for gold in Difficulty:
             matrix.add_row(gold.value, *(str(f.confusion[gold.value][p.value]) for p in Difficulty))
         console.print(matrix)
-        signals = Table(title=f"{name}: signal precision (PRs as hard as the signal's level)",
-                        title_justify="left")
+        signals = Table(
+            title=f"{name}: signal precision (PRs as hard as the signal's level)",
+            title_justify="left",
+        )
         signals.add_column("signal")
         signals.add_column("fired", justify="right")
         signals.add_column("precision", justify="right")

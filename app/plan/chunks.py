@@ -240,9 +240,7 @@ def _looks_minified(file: FileDiff) -> bool:
 def formatter_run(chunks: Sequence[Chunk], min_files: int, share: float) -> str | None:
     """Why a PR reads as a formatter or codemod run (most code files only reformatted), or None."""
     code = {c.path for c in chunks if c.reviewable and c.kind is FileKind.CODE}
-    formatted = {
-        c.path for c in chunks if c.reviewable and "mechanical.format_only" in c.signals
-    }
+    formatted = {c.path for c in chunks if c.reviewable and "mechanical.format_only" in c.signals}
     if len(formatted) >= min_files and len(formatted) >= share * len(code):
         return f"{len(formatted)} of {len(code)} code files only change formatting"
     return None

@@ -215,9 +215,7 @@ class Classifier:
             signatures=sigs.lines(),
         )
 
-    def _scored(
-        self, change: ChangeView, kind: FileKind, sigs: Signatures, text: _Text
-    ) -> Label:
+    def _scored(self, change: ChangeView, kind: FileKind, sigs: Signatures, text: _Text) -> Label:
         """The facts model: collect the facts, score them, keep the top ones as reasons."""
         fired = self._trivial_content(change, text)
         path = change.path

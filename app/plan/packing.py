@@ -328,9 +328,7 @@ def pr_wide_reason(config: Config, chunks: Sequence[Chunk]) -> str | None:
     # touches every package and is still trivial.
     # (The legacy model keeps counting every chunk, as it did.)
     floor = 0 if config.difficulty.model.kind == "legacy" else Difficulty.SUBSTANTIVE.rank
-    heavy = [
-        c for c in chunks if c.reviewable and not c.private and c.difficulty.rank >= floor
-    ]
+    heavy = [c for c in chunks if c.reviewable and not c.private and c.difficulty.rank >= floor]
     packages = sorted({package_of(c.path) for c in heavy if c.kind is FileKind.CODE})
     files = len({c.path for c in heavy})
     if len(packages) >= config.pr_wide.min_packages:

@@ -17,7 +17,9 @@ HUNKS = Path(__file__).parents[1] / "fixtures" / "hunks"
 CASES: list[dict[str, Any]] = yaml.safe_load((HUNKS / "labels.yaml").read_text())
 CLASSIFIER = build_classifier(build_config(default_config_data(), {}, "test").difficulty)
 LEGACY = build_classifier(
-    build_config(default_config_data(), {"difficulty": {"model": {"kind": "legacy"}}}, "t").difficulty
+    build_config(
+        default_config_data(), {"difficulty": {"model": {"kind": "legacy"}}}, "t"
+    ).difficulty
 )
 
 

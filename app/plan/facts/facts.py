@@ -80,8 +80,12 @@ def _surface(syntax: FileSyntax) -> list[Fact]:
     renamed = []
     for gone in list(removed):
         twin = next(
-            (n for n in added if old[gone].key.replace(gone.split(".")[-1].encode(), b"")
-             == new[n].key.replace(n.split(".")[-1].encode(), b"")),
+            (
+                n
+                for n in added
+                if old[gone].key.replace(gone.split(".")[-1].encode(), b"")
+                == new[n].key.replace(n.split(".")[-1].encode(), b"")
+            ),
             None,
         )
         if twin is not None:
@@ -91,8 +95,10 @@ def _surface(syntax: FileSyntax) -> list[Fact]:
     if changed:
         name = changed[0]
         facts.append(
-            ("surface.signature", f"public signature changes: {old[name].header} -> "
-             f"{new[name].header}")
+            (
+                "surface.signature",
+                f"public signature changes: {old[name].header} -> {new[name].header}",
+            )
         )
     if typed:
         name = typed[0]

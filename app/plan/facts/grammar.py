@@ -75,7 +75,6 @@ class Grammar:
     public: Callable[[str, Node], bool]
 
 
-
 _SPECS: dict[str, tuple[Callable[[], object], frozenset[str], frozenset[str], str, str]] = {
     "python": (
         tree_sitter_python.language,

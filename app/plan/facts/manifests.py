@@ -27,8 +27,8 @@ _FORMATS: dict[str, re.Pattern[str]] = {
     ),
     "maven": re.compile(rf"""<artifactId>\s*({_NAME})\s*</artifactId>"""),
     "gradle": re.compile(
-        rf"""^\s*(?:implementation|api|compileOnly|runtimeOnly|testImplementation|compile)\b"""
-        rf"""\s*\(?\s*["']([\w.\-]+:[\w.\-]+)"""
+        r"""^\s*(?:implementation|api|compileOnly|runtimeOnly|testImplementation|compile)\b"""
+        r"""\s*\(?\s*["']([\w.\-]+:[\w.\-]+)"""
     ),
 }
 _DEV_SECTION = re.compile(
@@ -117,9 +117,19 @@ def dependency_change(path: str, hunks: Sequence[Hunk]) -> DependencyChange | No
             if fmt == "python" and name in ("name", "version", "python", "requires-python"):
                 continue
             (new if kind == "+" else old).add(name)
-            dev_flags.append(section_dev or path.rsplit("/", 1)[-1].lower().startswith(
-                ("requirements-dev", "requirements-test", "requirements_dev", "requirements/dev")
-            ))
+            dev_flags.append(
+                section_dev
+                or path.rsplit("/", 1)[-1]
+                .lower()
+                .startswith(
+                    (
+                        "requirements-dev",
+                        "requirements-test",
+                        "requirements_dev",
+                        "requirements/dev",
+                    )
+                )
+            )
     if not old and not new:
         return None
     return DependencyChange(

@@ -39,7 +39,7 @@ _WORD = re.compile(r"\w+|[^\w\s]")
 
 @dataclass(frozen=True, slots=True)
 class Definition:
-    """A public definition on one side: its header, normalised, and whether the change touches it."""
+    """A public definition on one side: its header, normalised, and whether the change hits it."""
 
     name: str
     header: str  # whitespace-normalised, for display
@@ -181,7 +181,9 @@ def _qualified(name: str, node: Node) -> str | None:
     return ".".join(reversed(parts))
 
 
-def _definitions(g: Grammar, tree: Tree, source: bytes, rows: frozenset[int]) -> dict[str, Definition]:
+def _definitions(
+    g: Grammar, tree: Tree, source: bytes, rows: frozenset[int]
+) -> dict[str, Definition]:
     found: dict[str, Definition] = {}
     for _, match in QueryCursor(g.definitions).matches(tree.root_node):
         node, name_node = match["def"][0], match["name"][0]
@@ -252,9 +254,13 @@ def _shape(node: Node) -> str:
             parts.append((child.text or b"").decode())
             continue
         mark = ""
-        if "splat" in kind or "rest" in kind or any(
-            c.type in ("list_splat_pattern", "dictionary_splat_pattern", "rest_pattern")
-            for c in child.named_children
+        if (
+            "splat" in kind
+            or "rest" in kind
+            or any(
+                c.type in ("list_splat_pattern", "dictionary_splat_pattern", "rest_pattern")
+                for c in child.named_children
+            )
         ):
             mark = "*"
         value = child.child_by_field_name("value")

@@ -35,7 +35,10 @@ def test_requirements_and_setup_cfg() -> None:
 
 
 def test_package_json_runtime_versus_dev() -> None:
-    old = '{\n  "dependencies": {\n    "debug": "^4.3.4"\n  },\n  "devDependencies": {\n    "jest": "^29.0.0"\n  }\n}\n'
+    old = (
+        '{\n  "dependencies": {\n    "debug": "^4.3.4"\n  },\n'
+        '  "devDependencies": {\n    "jest": "^29.0.0"\n  }\n}\n'
+    )
     runtime = old.replace('"debug": "^4.3.4"', '"debug": "^4.3.4",\n    "undici": "^6.0.0"')
     assert "undici" in deps("package.json", old, runtime)["deps.added"]
     dev = old.replace('"jest": "^29.0.0"', '"jest": "^29.0.0",\n    "vitest": "^2.0.0"')
@@ -44,12 +47,20 @@ def test_package_json_runtime_versus_dev() -> None:
 
 def test_go_mod_cargo_and_gradle() -> None:
     gomod = "module example.com/app\n\ngo 1.22\n\nrequire (\n\tgolang.org/x/net v0.25.0\n)\n"
-    added = gomod.replace("\tgolang.org/x/net v0.25.0\n", "\tgithub.com/quic-go/quic-go v0.45.0\n\tgolang.org/x/net v0.25.0\n")
+    added = gomod.replace(
+        "\tgolang.org/x/net v0.25.0\n",
+        "\tgithub.com/quic-go/quic-go v0.45.0\n\tgolang.org/x/net v0.25.0\n",
+    )
     assert "quic-go" in deps("go.mod", gomod, added)["deps.added"]
-    indirect = gomod.replace("\tgolang.org/x/net v0.25.0\n", "\tgolang.org/x/net v0.25.0\n\tgolang.org/x/text v0.15.0 // indirect\n")
+    indirect = gomod.replace(
+        "\tgolang.org/x/net v0.25.0\n",
+        "\tgolang.org/x/net v0.25.0\n\tgolang.org/x/text v0.15.0 // indirect\n",
+    )
     assert deps("go.mod", gomod, indirect) == {}
     cargo = '[package]\nname = "axum"\n\n[dependencies]\ntower = "0.4"\n'
-    swapped = cargo.replace('tower = "0.4"', 'tower = "0.5"\nhyper = { version = "1", features = ["server"] }')
+    swapped = cargo.replace(
+        'tower = "0.4"', 'tower = "0.5"\nhyper = { version = "1", features = ["server"] }'
+    )
     found = deps("Cargo.toml", cargo, swapped)
     assert "hyper" in found["deps.added"]
     gradle = "dependencies {\n    implementation 'com.squareup.okhttp3:okhttp:4.12.0'\n}\n"

@@ -6,8 +6,13 @@ from app.plan.config import Difficulty
 from app.plan.facts.model import Params, score_facts
 
 PARAMS = Params(
-    weights={"size.small": 1, "size.medium": 2, "surface.added": 2.5, "security.tls": 3,
-             "resilience.handling": 2},
+    weights={
+        "size.small": 1,
+        "size.medium": 2,
+        "surface.added": 2.5,
+        "security.tls": 3,
+        "resilience.handling": 2,
+    },
     combine=0.25,
     ambiguous_band=0.5,
     ambiguous_max_lines=60,

@@ -38,13 +38,16 @@ def test_typescript_private_functions_and_jsdoc_deprecation() -> None:
     private = TS.replace("function helper(a: number)", "function helper(a: number, b = 1)")
     assert not any(f.startswith("surface.") for f in facts("src/client.ts", TS, private))
     deprecated = TS.replace(
-        "export function createClient(", "/** @deprecated use connect() */\nexport function createClient("
+        "export function createClient(",
+        "/** @deprecated use connect() */\nexport function createClient(",
     )
     assert "surface.deprecation" in facts("src/client.ts", TS, deprecated)
 
 
 def test_typescript_tls_and_a_prettier_run() -> None:
-    tls = TS.replace("  timeout?: number;\n", "  timeout?: number;\n  rejectUnauthorized: boolean;\n")
+    tls = TS.replace(
+        "  timeout?: number;\n", "  timeout?: number;\n  rejectUnauthorized: boolean;\n"
+    )
     assert "security.tls" in facts("src/client.ts", TS, tls)
     pretty = TS.replace('"./parse"', "'./parse'").replace("  return a + 1;", "  return (a + 1);")
     assert list(facts("src/client.ts", TS, pretty)) == ["mechanical.format_only"]
@@ -84,7 +87,9 @@ func resolveAddress(addr []string) string {
 def test_go_exported_names_are_public_surface() -> None:
     new = GO.replace("Run(addr string) error", "Run(addr ...string) error")
     assert "surface.signature" in facts("gin.go", GO, new)
-    private = GO.replace("resolveAddress(addr []string) string", "resolveAddress(addr []string, d string) string")
+    private = GO.replace(
+        "resolveAddress(addr []string) string", "resolveAddress(addr []string, d string) string"
+    )
     assert not any(f.startswith("surface.") for f in facts("gin.go", GO, private))
     deprecated = GO.replace("// Engine is the framework's instance.", "// Deprecated: use New.")
     assert "surface.deprecation" in facts("gin.go", GO, deprecated)
@@ -127,7 +132,9 @@ def test_rust_public_functions_and_shared_state() -> None:
     assert not any(f.startswith("surface.") for f in facts("src/serve.rs", RUST, private))
     shared = RUST.replace("    x + 1\n", "    let state = Arc::new(Mutex::new(x));\n    x + 1\n")
     assert "state.concurrency" in facts("src/serve.rs", RUST, shared)
-    formatted = RUST.replace("Serve { listener, router }", "Serve {\n        listener,\n        router,\n    }")
+    formatted = RUST.replace(
+        "Serve { listener, router }", "Serve {\n        listener,\n        router,\n    }"
+    )
     assert list(facts("src/serve.rs", RUST, formatted)) == ["mechanical.format_only"]
 
 
@@ -147,11 +154,19 @@ public class Notifier {
 
 
 def test_java_public_methods_concurrency_and_crypto() -> None:
-    new = JAVA.replace("fireTestStarted(final Description description)", "fireTestStarted(final Description description, long at)")
+    new = JAVA.replace(
+        "fireTestStarted(final Description description)",
+        "fireTestStarted(final Description description, long at)",
+    )
     assert "surface.signature" in facts("src/main/java/Notifier.java", JAVA, new)
     private = JAVA.replace("helper(int x)", "helper(long x)")
-    assert not any(f.startswith("surface.") for f in facts("src/main/java/Notifier.java", JAVA, private))
+    assert not any(
+        f.startswith("surface.") for f in facts("src/main/java/Notifier.java", JAVA, private)
+    )
     sync = JAVA.replace("    private void helper", "    private synchronized void helper")
     assert "state.concurrency" in facts("src/main/java/Notifier.java", JAVA, sync)
-    digest = JAVA.replace("        count += x;\n", "        MessageDigest md = MessageDigest.getInstance(ALG);\n        count += x;\n")
+    digest = JAVA.replace(
+        "        count += x;\n",
+        "        MessageDigest md = MessageDigest.getInstance(ALG);\n        count += x;\n",
+    )
     assert "security.crypto" in facts("src/main/java/Notifier.java", JAVA, digest)

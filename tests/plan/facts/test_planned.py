@@ -27,8 +27,7 @@ def _module(index: int, black: bool) -> str:
 
 def test_a_ten_thousand_line_formatter_run_is_trivial(make_inputs: InputsFactory) -> None:
     diff = "".join(
-        file_diff(f"pkg{i % 9}/part_{i}.py", _module(i, False), _module(i, True))
-        for i in range(36)
+        file_diff(f"pkg{i % 9}/part_{i}.py", _module(i, False), _module(i, True)) for i in range(36)
     )
     changed = sum(
         1 for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))

@@ -32,7 +32,9 @@ class PoolManager:
 
 
 def test_a_multi_line_parameter_gains_a_keyword_only_parameter() -> None:
-    new = POOL.replace("    options=None,\n):", "    options=None,\n    *,\n    verify_flags=None,\n):")
+    new = POOL.replace(
+        "    options=None,\n):", "    options=None,\n    *,\n    verify_flags=None,\n):"
+    )
     found = facts("src/pool.py", POOL, new)
     assert "surface.signature" in found
     assert "create_context" in found["surface.signature"]
@@ -58,14 +60,24 @@ def test_a_docstring_example_naming_a_function_is_not_code() -> None:
 
 
 def test_a_comment_mentioning_subprocess_is_not_a_shell_call() -> None:
-    new = POOL.replace("    context = make(ssl_version)\n", "    # subprocess.run(cmd, shell=True) was here\n    context = make(ssl_version)\n")
+    new = POOL.replace(
+        "    context = make(ssl_version)\n",
+        "    # subprocess.run(cmd, shell=True) was here\n    context = make(ssl_version)\n",
+    )
     assert "security.shell" not in facts("src/pool.py", POOL, new)
-    called = POOL.replace("    context = make(ssl_version)\n", "    subprocess.run(cmd)\n    context = make(ssl_version)\n")
+    called = POOL.replace(
+        "    context = make(ssl_version)\n",
+        "    subprocess.run(cmd)\n    context = make(ssl_version)\n",
+    )
     assert "security.shell" in facts("src/pool.py", POOL, called)
 
 
 def test_removing_and_renaming_public_definitions() -> None:
-    gone = POOL.replace("    def urlopen(self, method, url, redirect=True, **kw):\n        return self._open(method, url, redirect)\n", "    pass\n")
+    gone = POOL.replace(
+        "    def urlopen(self, method, url, redirect=True, **kw):\n"
+        "        return self._open(method, url, redirect)\n",
+        "    pass\n",
+    )
     assert "surface.removed" in facts("src/pool.py", POOL, gone)
     renamed = POOL.replace("def urlopen(", "def request(")
     found = facts("src/pool.py", POOL, renamed)
@@ -84,7 +96,8 @@ def test_exports_and_deprecations() -> None:
     assert "surface.export" in facts("src/pool.py", old, new)
     warned = POOL.replace(
         "    context = make(ssl_version)\n",
-        "    warnings.warn('ssl_version is deprecated', DeprecationWarning)\n    context = make(ssl_version)\n",
+        "    warnings.warn('ssl_version is deprecated', DeprecationWarning)\n"
+        "    context = make(ssl_version)\n",
     )
     assert "surface.deprecation" in facts("src/pool.py", POOL, warned)
 
@@ -109,7 +122,9 @@ def test_security_concurrency_state_and_resilience_apis() -> None:
     }
     for fact, line in cases.items():
         assert fact in facts("src/pool.py", POOL, POOL.replace(body, line + body)), fact
-    shared = POOL.replace("log = logging.getLogger(__name__)\n", "log = logging.getLogger(__name__)\n_POOLS = {}\n")
+    shared = POOL.replace(
+        "log = logging.getLogger(__name__)\n", "log = logging.getLogger(__name__)\n_POOLS = {}\n"
+    )
     assert "state.shared" in facts("src/pool.py", POOL, shared)
     error = POOL + "\n\nclass ProxySchemeUnsupported(ValueError):\n    pass\n"
     assert "resilience.exceptions" in facts("src/pool.py", POOL, error)
