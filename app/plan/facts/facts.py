@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from app.plan.diff import Hunk
 from app.plan.facts.manifests import dependency_change
-from app.plan.facts.syntax import FileSyntax, parse_change, raw_format_only, single_rename
+from app.plan.facts.syntax import (
+    FRAGMENT,
+    FileSyntax,
+    parse_change,
+    raw_format_only,
+    single_rename,
+)
 from app.plan.patterns import Patterns, compile_patterns
 
 Fact = tuple[str, str]  # (signal id, reason)
@@ -65,6 +71,13 @@ def compile_apis(apis: Mapping[str, Mapping[str, Sequence[str]]]) -> ApiTable:
     return ApiTable(table)
 
 
+def _shown(text: str) -> str:
+    """A reason's text with stand-in definitions named as what they are."""
+    return FRAGMENT.sub(
+        lambda m: f"(the definition whose hunk starts at line {m[1] or m[2]})", text
+    )
+
+
 def _surface(syntax: FileSyntax) -> list[Fact]:
     old, new = syntax.old.definitions, syntax.new.definitions
     facts: list[Fact] = []
@@ -109,7 +122,7 @@ def _surface(syntax: FileSyntax) -> list[Fact]:
         facts.append(("surface.removed", f"removes public {removed[0]}"))
     if added:
         facts.append(("surface.added", f"adds public {added[0]}"))
-    return facts
+    return [(fact, _shown(reason)) for fact, reason in facts]
 
 
 def _imports(syntax: FileSyntax) -> list[Fact]:

@@ -20,7 +20,7 @@ _PY_REQ = re.compile(
 )
 _FORMATS: dict[str, re.Pattern[str]] = {
     "python": _PY_REQ,
-    "npm": re.compile(rf"""^\s*"({_NAME})"\s*:\s*"[^"]*\d[^"]*"\s*,?\s*$"""),
+    "npm": re.compile(rf"""^\s*"({_NAME})"\s*:\s*"[^"]*"\s*,?\s*$"""),
     "go": re.compile(rf"""^\s*(?:require\s+)?({_NAME}\.{_NAME})\s+v\d\S*(?:\s*//\s*(indirect))?"""),
     "cargo": re.compile(
         rf"""^\s*({_NAME})\s*=\s*(?:"[^"]*\d[^"]*"|\{{.*(?:version|path|git)\s*=.*\}})\s*$"""
@@ -45,6 +45,7 @@ _RUNTIME_SECTION = re.compile(
 
 
 _OTHER_SECTION = re.compile(r"^\s*\[|^\s*[\w.-]+\s*=\s*\[\s*$|^\s*\w+\s*=\s*$")
+_NPM_OTHER = re.compile(r'^\s*"[\w@/.-]+"\s*:\s*[\[{]')
 _VERSIONED = re.compile(r"""(?:[<>!~=]=|[<>^~])\s*v?\d|["']v?\d+(?:\.\d+)*["']|version\s*=""")
 
 
@@ -92,10 +93,9 @@ def dependency_change(path: str, hunks: Sequence[Hunk]) -> DependencyChange | No
         section_dev = bool(_DEV_SECTION.search(heading))
         # In TOML and setup files, None means "not known from this hunk": only an entry with a
         # version counts then; False means a section that holds no dependencies.
-        inside: bool | None = True if fmt not in ("python", "cargo") else None
-        if fmt in ("python", "cargo") and (
-            _DEV_SECTION.search(heading) or _RUNTIME_SECTION.search(heading)
-        ):
+        sectioned = fmt in ("python", "cargo", "npm")
+        inside: bool | None = None if sectioned else True
+        if sectioned and (_DEV_SECTION.search(heading) or _RUNTIME_SECTION.search(heading)):
             inside = True
         lines = hunk.text.split("\n")[1:]
         for kind, line in zip(hunk.kinds, lines, strict=False):
@@ -104,7 +104,7 @@ def dependency_change(path: str, hunks: Sequence[Hunk]) -> DependencyChange | No
                 section_dev, inside = True, True
             elif _RUNTIME_SECTION.search(body):
                 section_dev, inside = False, True
-            elif fmt in ("python", "cargo") and _OTHER_SECTION.match(body):
+            elif sectioned and (_NPM_OTHER if fmt == "npm" else _OTHER_SECTION).match(body):
                 inside = False
             if kind not in "+-" or inside is False:
                 continue

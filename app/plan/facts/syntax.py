@@ -70,11 +70,46 @@ class FileSyntax:
     new: SideView
 
 
-def _opener(hunk: Hunk) -> str:
-    """Git's section header when it opens a parameter list the hunk starts inside, else ""."""
-    head = hunk.text.split("\n", 1)[0]
+_FRAGMENT_OPENERS = {
+    "python": "def __fragment_{n}__(",
+    "typescript": "export function __fragment_{n}__(",
+    "tsx": "export function __fragment_{n}__(",
+    "javascript": "export function __fragment_{n}__(",
+    "go": "func Fragment_{n}(",
+    "rust": "pub fn fragment_{n}(",
+    "java": "public void fragment_{n}(",
+}
+_CLOSES_PARAMETERS = re.compile(r"^\s*\)\s*(?:->[^:{]*)?(?::|\{|[\w<>\[\]*., |]*\{)\s*$")
+_PARAMETER_LINE = re.compile(
+    r"^\s*(?:self|cls),\s*$|^\s*\*{0,2}[A-Za-z_]\w*\??\s*:\s*[^\s=]|"
+    r"^\s*(?:final\s+)?[A-Za-z_][\w.]*(?:<[^>]*>)?\s+[A-Za-z_]\w*,\s*$|"
+    r"^\s*[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*\s+[\w.*\[\]]+,\s*$"
+)
+FRAGMENT = re.compile(r"__fragment_(\d+)__|[Ff]ragment_(\d+)")
+
+
+def _opener(language: str, hunk: Hunk) -> str:
+    """What to put before a hunk that starts inside a parameter list, or "".
+
+    Git's section header when it opens the list (`def connect(`); otherwise, when the hunk's
+    parentheses close before they open on a line that ends a definition header (`) -> None:`), a
+    stand-in public definition named after the hunk's line, so the parameters still parse as one.
+    """
+    head, _, body = hunk.text.partition("\n")
     section = head.split("@@", 2)[2].strip() if head.count("@@") >= 2 else ""
-    return section + " " if section.count("(") > section.count(")") else ""
+    if section.count("(") > section.count(")"):
+        return section + " "
+    depth = 0
+    typed = False  # a `name: Type` or `name Type` line: parameters, not a call's arguments
+    for line in body.split("\n")[:60]:
+        text = line[1:]
+        typed = typed or _PARAMETER_LINE.match(text) is not None
+        depth += text.count("(") - text.count(")")
+        if depth < 0:
+            if typed and _CLOSES_PARAMETERS.match(text):
+                return _FRAGMENT_OPENERS[language].format(n=hunk.target_start)
+            return ""
+    return ""
 
 
 _OPENS_STRING = re.compile(r"""(?:^|[=(\[{,:]|\breturn|\b[rbfuRBFU]{1,2})\s*$""")
@@ -138,7 +173,7 @@ def _sides(
             elif kind == "+":
                 new_rows.append(len(new) + len(new_part))
                 new_part.append(body)
-        opener = _opener(hunk)
+        opener = _opener(language, hunk)
         for part, side in ((old_part, old), (new_part, new)):
             if part and opener:
                 part[0] = opener + part[0]
@@ -240,8 +275,16 @@ def _param_name(node: Node) -> str:
     return (node.text or b"").decode("utf-8", "replace")
 
 
+def _returns(node: Node) -> str:
+    """`->T` when the function declares a result, `->None` when none (or None/void)."""
+    result = node.child_by_field_name("return_type")
+    text = b"".join((result.text or b"").split()).lstrip(b":") if result is not None else b""
+    return "->None" if text in (b"", b"None", b"void", b"Promise<void>") else "->T"
+
+
 def _shape(node: Node) -> str:
-    """A function's parameters without their types: names, `=` defaults, `?`, `*` and `/`."""
+    """A function's parameters without their types (names, defaults, `?`, `*`, `/`), and
+    whether it returns something: a type changed on its own is an annotation, not a new shape."""
     params = node.child_by_field_name("parameters")
     if params is None:
         return ""
@@ -271,7 +314,7 @@ def _shape(node: Node) -> str:
         if "optional" in kind:
             mark += "?"
         parts.append(_param_name(child) + mark)
-    return "(" + ",".join(parts) + ")"
+    return "(" + ",".join(parts) + ")" + _returns(node)
 
 
 def _package(language: str, text: str) -> str | None:

@@ -141,3 +141,25 @@ def test_one_local_identifier_renamed_throughout() -> None:
     new = old.replace("acc", "running")
     found = facts("src/calc.py", old, new)
     assert list(found) == ["mechanical.rename"] and "acc -> running" in found["mechanical.rename"]
+
+
+def test_a_hunk_that_starts_inside_a_parameter_list_still_reads_as_one() -> None:
+    """A method's `def` line out of the hunk's context (git's header names only the class)."""
+    old = (
+        "class Metafunc:\n    def parametrize(\n        self,\n        argnames: str,\n"
+        "        argvalues: list[object],\n        indirect: bool = False,\n"
+        "        ids: list[str] | None = None,\n        *,\n        _mark: object = None,\n"
+        "    ) -> None:\n        x = 1\n        y = 2\n        return None\n"
+    )
+    new = old.replace("        *,\n        _mark", "        _mark").replace(
+        "        indirect: bool", "        *,\n        indirect: bool"
+    )
+    found = facts("src/python.py", old, new)
+    assert "surface.signature" in found, found
+    assert "(the definition whose hunk starts at line" in found["surface.signature"]
+
+
+def test_a_return_type_from_none_to_a_value_is_a_signature_change() -> None:
+    old = "class Resource:\n    def set_route(self, handler) -> None:\n        self.h = handler\n"
+    new = old.replace("-> None:", "-> Route:")
+    assert "surface.signature" in facts("src/web.py", old, new)
