@@ -284,7 +284,7 @@ class Classifier:
         if kind is FileKind.DOCS:
             return [("path.docs", "documentation file")]
         if kind is FileKind.TESTS:
-            return [("path.tests", "test file: tests are not production code")]
+            return [("path.tests", "test, example or test-tooling file: not production code")]
         fired: list[tuple[str, str]] = []
         words = [w for w in path_words(path) if w in self.security_words]
         if words:

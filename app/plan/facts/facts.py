@@ -192,10 +192,17 @@ def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) 
         facts.append(("surface.deprecation", "deprecates part of the interface"))
     facts.extend(_imports(syntax))
     data = both.encode("utf-8", "surrogateescape")
+    # The names of the functions the change is in count too: a fix inside ClientIP() or
+    # verify_cert() is about client addresses or certificates even when its lines name neither.
+    names = "\n".join([*sorted(old.enclosing | new.enclosing), syntax.headings])
+    around = names.encode("utf-8", "surrogateescape")
     for fact, patterns in apis.by_group[group]:
         hit = patterns.first(data)
+        kind = fact.split(".", 1)[1].replace("_", " ")
         if hit:
-            facts.append((fact, f"{fact.split('.', 1)[1].replace('_', ' ')} API: {hit}"))
+            facts.append((fact, f"{kind} API: {hit}"))
+        elif around and (hit := patterns.first(around)):
+            facts.append((fact, f"{kind}: changes code inside {hit}"))
     return facts
 
 

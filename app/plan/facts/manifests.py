@@ -45,6 +45,39 @@ _RUNTIME_SECTION = re.compile(
 
 
 _OTHER_SECTION = re.compile(r"^\s*\[|^\s*[\w.-]+\s*=\s*\[\s*$|^\s*\w+\s*=\s*$")
+# Outside a known section (the hunk shows no section header), these names are development tools.
+_DEV_TOOLS = (
+    "@types/",
+    "@typescript-eslint/",
+    "eslint",
+    "prettier",
+    "typescript",
+    "jest",
+    "vitest",
+    "mocha",
+    "rollup",
+    "webpack",
+    "vite",
+    "babel",
+    "@babel/",
+    "ts-node",
+    "tsx",
+    "husky",
+    "lint-staged",
+    "pytest",
+    "mypy",
+    "ruff",
+    "black",
+    "flake8",
+    "isort",
+    "pre-commit",
+    "tox",
+    "nox",
+    "coverage",
+    "sphinx",
+    "pylint",
+    "types-",
+)
 _NPM_OTHER = re.compile(r'^\s*"[\w@/.-]+"\s*:\s*[\[{]')
 _VERSIONED = re.compile(r"""(?:[<>!~=]=|[<>^~])\s*v?\d|["']v?\d+(?:\.\d+)*["']|version\s*=""")
 
@@ -117,8 +150,10 @@ def dependency_change(path: str, hunks: Sequence[Hunk]) -> DependencyChange | No
             if fmt == "python" and name in ("name", "version", "python", "requires-python"):
                 continue
             (new if kind == "+" else old).add(name)
+            tool = inside is None and name.startswith(_DEV_TOOLS)
             dev_flags.append(
-                section_dev
+                tool
+                or section_dev
                 or path.rsplit("/", 1)[-1]
                 .lower()
                 .startswith(

@@ -8,6 +8,7 @@ context lines give the parser the structure around them.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class SideView:
     changed_imports: frozenset[str]  # ... imported on a changed row
     stream: bytes  # the side without comments, whitespace or parentheses, quotes unified
     errors: bool  # the parser recovered from syntax errors
+    enclosing: frozenset[str] = frozenset()  # names of the definitions the changed rows are in
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class FileSyntax:
     language: str
     old: SideView
     new: SideView
+    headings: str = ""  # git's hunk section headers (the enclosing function's line), one a line
 
 
 _FRAGMENT_OPENERS = {
@@ -218,11 +221,18 @@ def _qualified(name: str, node: Node) -> str | None:
 
 def _definitions(
     g: Grammar, tree: Tree, source: bytes, rows: frozenset[int]
-) -> dict[str, Definition]:
+) -> tuple[dict[str, Definition], frozenset[str]]:
+    """Public definitions by qualified name, and the names of all definitions the change is in."""
     found: dict[str, Definition] = {}
+    enclosing: set[str] = set()
+    ordered = sorted(rows)
     for _, match in QueryCursor(g.definitions).matches(tree.root_node):
         node, name_node = match["def"][0], match["name"][0]
         name = (name_node.text or b"").decode("utf-8", "replace")
+        at = bisect.bisect_left(ordered, node.start_point.row)
+        if name and at < len(ordered) and ordered[at] <= node.end_point.row:
+            if FRAGMENT.fullmatch(name) is None:
+                enclosing.add(name)
         if not name or not g.public(name, node):
             continue
         qual = _qualified(name, node)
@@ -235,11 +245,11 @@ def _definitions(
             for part in map(node.child_by_field_name, _HEADER_FIELDS)
             if part is not None and (body is None or part.end_byte <= body.start_byte)
         ]
-        if body is not None and function_like:
-            end_byte, end_row = body.start_byte, body.start_point.row
-        elif function_like and ends:  # no body recovered: the header ends with its last part
+        if function_like and ends:  # the header ends with its last part (name, params, result)
             last = max(ends, key=lambda part: part.end_byte)
             end_byte, end_row = last.end_byte, last.end_point.row
+        elif body is not None and function_like:
+            end_byte, end_row = body.start_byte, body.start_point.row
         else:
             end_byte, end_row = node.end_byte, node.end_point.row
         header = source[node.start_byte : end_byte]
@@ -255,7 +265,7 @@ def _definitions(
             shape=_shape(node) if g.name in _TYPED_LATER else key.decode("utf-8", "replace"),
             touched=touched,
         )
-    return found
+    return found, frozenset(enclosing)
 
 
 _TYPED_LATER = frozenset({"python", "typescript", "tsx", "javascript"})
@@ -354,11 +364,13 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
         (n.text or b"") for n in comments if n.start_point.row in rows or n.end_point.row in rows
     )
     # The whole side, context included: a trailing comma's closer may sit on a context row.
+    definitions, enclosing = _definitions(g, tree, source, rows)
     stream = b"".join(without_comments.replace(b"\\\n", b"").split()).replace(b"'", b'"')
     return SideView(
         code=b"\n".join(_rows(code, rows)).decode("utf-8", "surrogateescape"),
         comments=comment_rows.decode("utf-8", "replace"),
-        definitions=_definitions(g, tree, source, rows),
+        definitions=definitions,
+        enclosing=enclosing,
         imports=frozenset(imports),
         changed_imports=frozenset(changed_imports),
         stream=_PARENS.sub(b"", _TRAILING_COMMA.sub(b"", stream)),
@@ -369,7 +381,14 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
 def parse_change(language: str, hunks: Sequence[Hunk]) -> FileSyntax:
     """Parse both sides of one file's hunks with the language's grammar."""
     (old, old_rows), (new, new_rows) = _sides(language, hunks)
-    return FileSyntax(language, _side(language, old, old_rows), _side(language, new, new_rows))
+    headings = "\n".join(
+        head.split("@@", 2)[2].strip()
+        for head in (h.text.split("\n", 1)[0] for h in hunks)
+        if head.count("@@") >= 2
+    )
+    return FileSyntax(
+        language, _side(language, old, old_rows), _side(language, new, new_rows), headings
+    )
 
 
 def single_rename(old: str, new: str) -> tuple[str, str] | None:
