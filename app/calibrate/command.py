@@ -109,10 +109,16 @@ def _params(config: Config) -> Params:
     return Params(m.weights, m.combine, m.ambiguous_band, m.ambiguous_max_lines)
 
 
-def _write_model(path: Path, fitted: Params, corpus: Path, train: int, today: dt.date) -> None:
+def _write_model(
+    path: Path, fitted: Params, corpus: Path, counts: tuple[int, int], today: dt.date
+) -> None:
+    """Write the fitted numbers into the model file, keeping its other keys and its header."""
     data = yaml.safe_load(path.read_text("utf-8"))
     data["as_of"] = today
-    data["fitted_on"] = f"{corpus.name}: {train} PRs (the part whose head hash is not held back)"
+    data["fitted_on"] = (
+        f"{corpus.name}, {counts[0]} PRs: fitted on the {counts[1]} whose head hash is not "
+        "held back"
+    )
     data["combine"] = fitted.combine
     data["ambiguous_band"] = fitted.ambiguous_band
     data["ambiguous_max_lines"] = fitted.ambiguous_max_lines
@@ -165,7 +171,7 @@ def run_calibrate(args: argparse.Namespace, out: Console) -> int:
         target = (
             args.output or Path(__file__).resolve().parents[1] / "data" / "difficulty-model.yaml"
         )
-        _write_model(target, fitted, args.corpus, len(train), dt.date.today())
+        _write_model(target, fitted, args.corpus, (len(rows), len(train)), dt.date.today())
         changed = {
             k: [config.difficulty.model.weights.get(k), v]
             for k, v in fitted.weights.items()
