@@ -405,8 +405,10 @@ def _levels_to_weights(merged: dict[str, Any], repo: Mapping[str, Any]) -> None:
     own = wanted.get("model")
     own_weights = own.get("weights") if isinstance(own, Mapping) else None
     for signal, level in wanted["signals"].items():
-        if level in _RANK_BY_NAME and not (
-            isinstance(own_weights, Mapping) and signal in own_weights
+        if (
+            isinstance(level, str)
+            and level in _RANK_BY_NAME
+            and not (isinstance(own_weights, Mapping) and signal in own_weights)
         ):
             model["weights"][signal] = float(_RANK_BY_NAME[level])
 

@@ -185,8 +185,13 @@ def test_private_code_never_falls_back_to_a_third_party(
     assert any("not reviewed: src/werkzeug/security.py" in n for n in result.notes)
 
 
+# The example PR under the legacy classifier has substantive chunks, so its plan holds a middle
+# request; these engine tests need one (the facts model sends that PR to small and frontier).
+WITH_MIDDLE: dict[str, Any] = {"difficulty": {"model": {"kind": "legacy"}}}
+
+
 def test_invalid_json_gets_one_repair(fakes: Fakes, make_inputs: InputsFactory) -> None:
-    inputs = make_inputs()
+    inputs = make_inputs(WITH_MIDDLE)
     plan = build_plan(EXAMPLE_DIFF.read_text(), inputs)
     calls: list[str] = []
 
@@ -330,7 +335,7 @@ def test_estimates_near_a_limit_are_recounted_once(
 ) -> None:
     # A middle model whose window sits just above the plan's upper-bound estimate (so the plan
     # keeps the request there) and within 10% of the typical estimate: worth an exact count.
-    inputs = make_inputs()
+    inputs = make_inputs(WITH_MIDDLE)
     plan = build_plan(EXAMPLE_DIFF.read_text(), inputs)
     middle = next(p for p in plan.requests if p.request.route.tier == "middle")
     window = math.ceil(middle.request.input_o200k * 1.25) + middle.request.max_output_tokens + 1
@@ -342,6 +347,7 @@ def test_estimates_near_a_limit_are_recounted_once(
         "prices": [{"input": 2, "cache_read": 0.1, "cache_write": 2.5, "output": 10}],
     }
     overrides = {
+        **WITH_MIDDLE,
         "models": {"anthropic:claude-sonnet-5-5": model},
         "tiers": {"long": {"model": "anthropic:claude-opus-5-5"}},
     }
