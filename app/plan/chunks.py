@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from app.plan.config import Config, Difficulty, DifficultyModel
+from app.plan.config import Config, Difficulty
 from app.plan.diff import Anchor, FileDiff, FileStatus, Hunk
 from app.plan.difficulty import ChangeView, Classifier, FileKind, Label
 from app.plan.globs import GlobSet, compile_globs
+from app.plan.model_config import DifficultyModel
 from app.plan.patterns import Patterns, compile_patterns
 from app.plan.tokens import TokenCounter
 

@@ -22,6 +22,7 @@ from pydantic import (
 from app.errors import ConfigError
 from app.plan.catalog import ModelEntry
 from app.plan.globs import check_globs
+from app.plan.model_config import DifficultyModel, levels_to_weights
 from app.plan.patterns import check_pattern
 from app.plan.presets import Preset, apply_preset
 from app.plan.tiers import TIERS, Tier
@@ -222,43 +223,6 @@ class DifficultyGlobs(_Strict):
         return value
 
 
-class DifficultyModel(_Strict):
-    """The fitted difficulty model (app/data/difficulty-model.yaml): weights, thresholds, APIs."""
-
-    as_of: dt.date
-    fitted_on: str
-    kind: Literal["facts", "legacy"] = "facts"
-    combine: float = Field(ge=0, le=1)
-    ambiguous_band: float = Field(ge=0, le=1)
-    ambiguous_max_lines: int = Field(ge=0)
-    mechanical_pr_min_files: int = Field(ge=1)
-    mechanical_pr_share: float = Field(gt=0, le=1)
-    weights: dict[str, float]
-    apis: dict[str, dict[str, list[str]]]
-
-    @field_validator("weights")
-    @classmethod
-    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
-        for name, weight in value.items():
-            if not 0 <= weight <= 4:
-                raise ValueError(f"weight of {name!r} is {weight}, not within 0..4")
-        return value
-
-    @field_validator("apis")
-    @classmethod
-    def _apis(cls, value: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
-        for per_language in value.values():
-            for language, patterns in per_language.items():
-                if language not in API_LANGUAGES:
-                    raise ValueError(f"unknown language {language!r} (one of {API_LANGUAGES})")
-                for pattern in patterns:
-                    check_pattern(pattern)
-        return value
-
-
-API_LANGUAGES = ("any", "python", "script", "go", "rust", "java")
-
-
 class DifficultyConfig(_Strict):
     """Static signals, their levels, globs and thresholds, and the fitted model."""
 
@@ -395,27 +359,6 @@ def parse_repo_config(text: str, source: str) -> dict[str, Any]:
     return data
 
 
-def _levels_to_weights(merged: dict[str, Any], repo: Mapping[str, Any]) -> None:
-    wanted = repo.get("difficulty")
-    if not isinstance(wanted, Mapping) or not isinstance(wanted.get("signals"), Mapping):
-        return
-    model = merged.get("difficulty", {}).get("model")
-    if not isinstance(model, dict) or not isinstance(model.get("weights"), dict):
-        return
-    own = wanted.get("model")
-    own_weights = own.get("weights") if isinstance(own, Mapping) else None
-    for signal, level in wanted["signals"].items():
-        if (
-            isinstance(level, str)
-            and level in _RANK_BY_NAME
-            and not (isinstance(own_weights, Mapping) and signal in own_weights)
-        ):
-            model["weights"][signal] = float(_RANK_BY_NAME[level])
-
-
-_RANK_BY_NAME = {d.value: i for i, d in enumerate(Difficulty)}
-
-
 def build_config(defaults: Mapping[str, Any], repo: Mapping[str, Any], source: str) -> Config:
     """Validate the repo config merged over the defaults, naming the first bad key.
 
@@ -423,7 +366,7 @@ def build_config(defaults: Mapping[str, Any], repo: Mapping[str, Any], source: s
     model (trivial 0 .. architectural 3), unless the repo sets the weight itself.
     """
     merged = merge(defaults, repo)
-    _levels_to_weights(merged, repo)
+    levels_to_weights(merged, repo)
     try:
         return Config.model_validate(apply_preset(merged, repo))
     except ValidationError as exc:

@@ -19,6 +19,13 @@ from app.plan.facts.facts import ApiTable, code_facts, compile_apis, manifest_fa
 from app.plan.facts.grammar import language_of
 from app.plan.facts.model import Params, score_facts
 from app.plan.globs import GlobSet, compile_globs
+from app.plan.line_signals import (
+    Signatures,
+    comment_markers,
+    extension,
+    same_but_whitespace,
+    signatures,
+)
 from app.plan.patterns import Patterns, compile_patterns
 
 
@@ -48,33 +55,6 @@ class Label:
     ambiguous: bool = False  # the score fell in the ambiguous band
 
 
-@dataclass(frozen=True, slots=True)
-class Signatures:
-    """Public definitions on a change's removed and added lines."""
-
-    before: dict[str, str]
-    after: dict[str, str]
-
-    def changed(self) -> list[str]:
-        """Names defined on both sides with different lines."""
-        return sorted(
-            n for n in self.before.keys() & self.after.keys() if self.before[n] != self.after[n]
-        )
-
-    def removed(self) -> list[str]:
-        """Names defined only on the removed side."""
-        return sorted(self.before.keys() - self.after.keys())
-
-    def lines(self) -> tuple[str, ...]:
-        """The definitions that differ between the sides, as "- old" and "+ new" lines."""
-        old = set(self.before.values())
-        new = set(self.after.values())
-        return tuple(
-            [f"- {line}" for line in sorted(old - new)]
-            + [f"+ {line}" for line in sorted(new - old)]
-        )
-
-
 _VERSION_BUMP_LINES = 20  # a version bump touches a few lines; more is a real change
 
 
@@ -98,76 +78,12 @@ class ChangeView:
     hunks: Sequence[Hunk] = ()  # the parsed facts read the hunks (context included)
 
 
-_COMMENT_MARKERS: dict[str, tuple[str, ...]] = {}
-for _exts, _markers in (
-    (
-        "py pyi rb sh bash zsh yml yaml toml cfg conf pl pm r ex exs tf hcl ps1 nim jl cmake mk",
-        ("#",),
-    ),
-    ("ini properties", ("#", ";")),
-    (
-        "js jsx mjs cjs ts tsx go rs java kt kts scala c h cc cpp cxx hpp hh cs swift dart "
-        "groovy sol zig v m mm proto css scss less",
-        ("//", "/*", "*", "*/"),
-    ),
-    ("php", ("//", "/*", "*", "*/", "#")),
-    ("sql lua hs", ("--",)),
-    ("clj cljs lisp el", (";",)),
-    ("erl hrl tex", ("%",)),
-    ("html htm xml vue svelte", ("<!--", "-->")),
-):
-    for _ext in _exts.split():
-        _COMMENT_MARKERS[_ext] = _markers
-_NAMED_COMMENTS = {"dockerfile": ("#",), "makefile": ("#",)}
-
-# Definitions whose signature matters, per extension, with the name in group "name". They are
-# anchored at a line start, so Python's re runs them fast, and they are code, not config. Python
-# names are public unless _private (dunders are public); the other patterns only match exported
-# or public definitions.
-_DEF_PATTERNS: tuple[tuple[frozenset[str], str], ...] = (
-    (frozenset({"py", "pyi"}), r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(?P<name>\w+)"),
-    (
-        frozenset({"js", "jsx", "mjs", "cjs", "ts", "tsx"}),
-        r"^[ \t]*export[ \t]+(?:default[ \t]+)?(?:declare[ \t]+)?(?:abstract[ \t]+)?"
-        r"(?:async[ \t]+)?(?:function\*?|class|const|let|var|interface|type|enum)[ \t]+"
-        r"(?P<name>\w+)",
-    ),
-    (
-        frozenset({"go"}),
-        r"^(?:func[ \t]+(?:\([^)]*\)[ \t]*)?|type[ \t]+)(?P<name>[A-Z]\w*)[ \t]*[\[( ]",
-    ),
-    (
-        frozenset({"rs"}),
-        r"^[ \t]*pub(?:\([^)]*\))?[ \t]+(?:async[ \t]+)?(?:unsafe[ \t]+)?"
-        r"(?:fn|struct|enum|trait|type|const|mod)[ \t]+(?P<name>\w+)",
-    ),
-    (
-        frozenset({"java", "kt", "kts", "cs", "scala", "php"}),
-        r"^[ \t]*public[ \t]+(?:[\w<>\[\],?.]+[ \t]+)*(?:function[ \t]+|class[ \t]+|"
-        r"interface[ \t]+|enum[ \t]+|record[ \t]+)?(?P<name>\w+)[ \t]*[({<]",
-    ),
-    (frozenset({"rb"}), r"^[ \t]*def[ \t]+(?:self\.)?(?P<name>[a-z]\w*[?!]?)"),
-)
-_DEFS: dict[str, re.Pattern[str]] = {
-    ext: re.compile(pattern, re.M) for exts, pattern in _DEF_PATTERNS for ext in exts
-}
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
 def path_words(path: str) -> list[str]:
     """A path's words, lower-cased: `src/OAuthClient/user_session.py` -> src, o, auth, ... ."""
     return [w.lower() for w in _WORD_SPLIT.split(path) if w]
-
-
-def _extension(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
-
-
-def _public(ext: str, name: str) -> bool:
-    if ext in ("py", "pyi"):
-        return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
-    return True  # the other patterns only match exported or public definitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +108,7 @@ class Classifier:
         for kind, globs in self.kinds:
             if globs.match(path):
                 return kind
-        return FileKind.CODE if _extension(path) in self.code_extensions else FileKind.OTHER
+        return FileKind.CODE if extension(path) in self.code_extensions else FileKind.OTHER
 
     def classify(self, change: ChangeView) -> Label:
         """Label one chunk with the signals that fired."""
@@ -200,7 +116,11 @@ class Classifier:
         added, removed = "".join(change.added), "".join(change.removed)
         both = (added + "\n" + removed).encode("utf-8", "surrogateescape")
         text = _Text(added, removed, both)
-        sigs = _signatures(change.path, text) if kind is FileKind.CODE else Signatures({}, {})
+        sigs = (
+            signatures(change.path, text.removed, text.added)
+            if kind is FileKind.CODE
+            else Signatures({}, {})
+        )
         if not self.legacy:
             return self._scored(change, kind, sigs, text)
         fired = self._trivial_content(change, text) or self._signals(change, kind, sigs, text)
@@ -228,7 +148,7 @@ class Classifier:
                 language = language_of(change.path)
                 if language is None or not change.hunks:
                     fired.extend(self._code_signals(change, sigs, text))
-                    why = "no hunks given" if language else f"no parser for .{_extension(path)}"
+                    why = "no hunks given" if language else f"no parser for .{extension(path)}"
                     note = f"facts: line signals ({why})"
                 else:
                     parsed = code_facts(change.path, language, change.hunks, self.apis)
@@ -264,9 +184,9 @@ class Classifier:
             if change.added or change.removed:
                 return [("content.whitespace_only", "only blank lines change")]
             return []
-        if _same_but_whitespace(text.added, text.removed):
+        if same_but_whitespace(text.added, text.removed):
             return [("content.whitespace_only", "only whitespace changes")]
-        markers = _comment_markers(change.path)
+        markers = comment_markers(change.path)
         lines = [*change.added, *change.removed]
         if markers and all(not ln.strip() or ln.lstrip().startswith(markers) for ln in lines):
             return [("content.comment_only", "only comments change")]
@@ -312,7 +232,7 @@ class Classifier:
         self, change: ChangeView, sigs: Signatures, text: _Text
     ) -> list[tuple[str, str]]:
         fired: list[tuple[str, str]] = []
-        markers = _comment_markers(change.path)
+        markers = comment_markers(change.path)
         hit = self.security_call.first_code(text.both, markers)
         if hit:
             fired.append(("content.security_call", f"security-sensitive call: {hit}"))
@@ -341,39 +261,6 @@ class Classifier:
         else:
             fired.append(("size.large", f"large change ({size} lines)"))
         return fired
-
-
-def _definitions(ext: str, text: str) -> dict[str, str]:
-    """Public definitions in changed lines: name -> the line, whitespace-normalised."""
-    pattern = _DEFS.get(ext)
-    if pattern is None or not text:
-        return {}
-    found: dict[str, str] = {}
-    for match in pattern.finditer(text):
-        name = match.group("name")
-        if _public(ext, name):
-            end = text.find("\n", match.end())
-            found[name] = " ".join(text[match.start() : end if end >= 0 else None].split())
-    return found
-
-
-def _signatures(path: str, text: _Text) -> Signatures:
-    ext = _extension(path)
-    return Signatures(_definitions(ext, text.removed), _definitions(ext, text.added))
-
-
-def _comment_markers(path: str) -> tuple[str, ...]:
-    name = path.rsplit("/", 1)[-1].lower()
-    return _COMMENT_MARKERS.get(_extension(path)) or _NAMED_COMMENTS.get(name) or ()
-
-
-def _same_but_whitespace(a: str, b: str) -> bool:
-    """Whether two texts differ only in whitespace (line breaks included, as `git diff -w`)."""
-    # Compare a short prefix first: most changes differ early, and squashing is the costly part.
-    head_a, head_b = "".join(a[:2000].split())[:64], "".join(b[:2000].split())[:64]
-    if len(head_a) == len(head_b) == 64 and head_a != head_b:
-        return False
-    return "".join(a.split()) == "".join(b.split())
 
 
 def build_classifier(config: DifficultyConfig) -> Classifier:

@@ -24,8 +24,9 @@ from app.calibrate.core import (
     parse_corpus,
 )
 from app.cli import main
-from app.plan.config import Difficulty, DifficultyModel
+from app.plan.config import Difficulty
 from app.plan.facts.model import Params
+from app.plan.model_config import DifficultyModel
 from tests.plan.facts.helpers import file_diff
 
 HEADER = "repo\tbase\thead\tlabel\treason\n"

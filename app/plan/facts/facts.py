@@ -14,14 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.plan.diff import Hunk
+from app.plan.facts.hunks import FRAGMENT, raw_format_only
 from app.plan.facts.manifests import dependency_change
-from app.plan.facts.syntax import (
-    FRAGMENT,
-    FileSyntax,
-    parse_change,
-    raw_format_only,
-    single_rename,
-)
+from app.plan.facts.syntax import FileSyntax, parse_change, single_rename
 from app.plan.patterns import Patterns, compile_patterns
 
 Fact = tuple[str, str]  # (signal id, reason)

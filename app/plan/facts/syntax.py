@@ -17,6 +17,7 @@ from tree_sitter import Node, QueryCursor, Tree
 
 from app.plan.diff import Hunk
 from app.plan.facts.grammar import Grammar, grammar, parser
+from app.plan.facts.hunks import FRAGMENT, PARENS, TRAILING_COMMA, sides
 
 _MAX_SIGNATURE = 300  # characters of a definition's header kept for display
 _HEADER_ENDS_AT_BODY = ("function", "method", "constructor", "class", "impl")
@@ -32,9 +33,7 @@ _SCOPES = frozenset(
     }
 )
 _LOCAL_SCOPES = frozenset({"function_definition", "function_declaration", "function_item"})
-_TRAILING_COMMA = re.compile(rb",(?=[)\]}])")
 _SPACES = bytes(10 if b == 10 else 32 for b in range(256))  # every byte but "\n" -> " "
-_PARENS = re.compile(rb"[()]")  # formatters add and drop redundant parentheses
 _WORD = re.compile(r"\w+|[^\w\s]")
 
 
@@ -71,121 +70,6 @@ class FileSyntax:
     old: SideView
     new: SideView
     headings: str = ""  # git's hunk section headers (the enclosing function's line), one a line
-
-
-_FRAGMENT_OPENERS = {
-    "python": "def __fragment_{n}__(",
-    "typescript": "export function __fragment_{n}__(",
-    "tsx": "export function __fragment_{n}__(",
-    "javascript": "export function __fragment_{n}__(",
-    "go": "func Fragment_{n}(",
-    "rust": "pub fn fragment_{n}(",
-    "java": "public void fragment_{n}(",
-}
-_CLOSES_PARAMETERS = re.compile(r"^\s*\)\s*(?:->[^:{]*)?(?::|\{|[\w<>\[\]*., |]*\{)\s*$")
-_PARAMETER_LINE = re.compile(
-    r"^\s*(?:self|cls),\s*$|^\s*\*{0,2}[A-Za-z_]\w*\??\s*:\s*[^\s=]|"
-    r"^\s*(?:final\s+)?[A-Za-z_][\w.]*(?:<[^>]*>)?\s+[A-Za-z_]\w*,\s*$|"
-    r"^\s*[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*\s+[\w.*\[\]]+,\s*$"
-)
-FRAGMENT = re.compile(r"__fragment_(\d+)__|[Ff]ragment_(\d+)")
-
-
-def _opener(language: str, hunk: Hunk) -> str:
-    """What to put before a hunk that starts inside a parameter list, or "".
-
-    Git's section header when it opens the list (`def connect(`); otherwise, when the hunk's
-    parentheses close before they open on a line that ends a definition header (`) -> None:`), a
-    stand-in public definition named after the hunk's line, so the parameters still parse as one.
-    """
-    head, _, body = hunk.text.partition("\n")
-    section = head.split("@@", 2)[2].strip() if head.count("@@") >= 2 else ""
-    if section.count("(") > section.count(")"):
-        return section + " "
-    depth = 0
-    typed = False  # a `name: Type` or `name Type` line: parameters, not a call's arguments
-    for line in body.split("\n")[:60]:
-        text = line[1:]
-        typed = typed or _PARAMETER_LINE.match(text) is not None
-        depth += text.count("(") - text.count(")")
-        if depth < 0:
-            if typed and _CLOSES_PARAMETERS.match(text):
-                return _FRAGMENT_OPENERS[language].format(n=hunk.target_start)
-            return ""
-    return ""
-
-
-_OPENS_STRING = re.compile(r"""(?:^|[=(\[{,:]|\breturn|\b[rbfuRBFU]{1,2})\s*$""")
-
-
-def _string_state(language: str, lines: list[str]) -> list[str]:
-    """Reopen a docstring or block comment the hunk starts inside.
-
-    A hunk cut out of a docstring or block comment would parse its prose as code. Python: with an
-    odd number of triple quotes, the first one closes a string unless code that opens one comes
-    before it (nothing, `=`, `(`, `,`, `return`, a prefix) on a line after a `:` header or an
-    opener. C-like languages: a `*/` before any `/*`. Then the literal is reopened at the start
-    of the hunk's first row (rows are kept, so changed-row numbers stay right).
-    """
-    if not lines:
-        return lines
-    text = "\n".join(lines)
-    if language == "python":
-        quotes = [q for q in ('"""', "'''") if text.count(q) % 2 == 1]
-        if not quotes:
-            return lines
-        quote = quotes[0]
-        at = text.find(quote)
-        line_start = text.rfind("\n", 0, at) + 1
-        before = text[line_start:at]
-        previous = text[:line_start].rstrip().rsplit("\n", 1)[-1].rstrip()
-        opens = bool(before.strip()) and _OPENS_STRING.search(before) is not None
-        if not before.strip():
-            opens = previous.endswith((":", "(", ",", "=")) or not previous
-        return lines if opens else [quote + lines[0], *lines[1:]]
-    if language in _C_LIKE:
-        first_close, first_open = text.find("*/"), text.find("/*")
-        if first_close >= 0 and not 0 <= first_open < first_close:
-            return ["/*" + lines[0], *lines[1:]]
-    return lines
-
-
-_C_LIKE = frozenset({"typescript", "tsx", "javascript", "go", "rust", "java"})
-
-
-def _sides(
-    language: str, hunks: Sequence[Hunk]
-) -> tuple[tuple[bytes, frozenset[int]], tuple[bytes, frozenset[int]]]:
-    """The old and new side as text with the rows the change touches on each."""
-    old: list[str] = []
-    new: list[str] = []
-    old_rows: list[int] = []
-    new_rows: list[int] = []
-    for hunk in hunks:
-        lines = hunk.text.split("\n")[1:]
-        old_part: list[str] = []
-        new_part: list[str] = []
-        for kind, line in zip(hunk.kinds, lines, strict=False):
-            body = line[1:]
-            if kind == " ":
-                old_part.append(body)
-                new_part.append(body)
-            elif kind == "-":
-                old_rows.append(len(old) + len(old_part))
-                old_part.append(body)
-            elif kind == "+":
-                new_rows.append(len(new) + len(new_part))
-                new_part.append(body)
-        opener = _opener(language, hunk)
-        for part, side in ((old_part, old), (new_part, new)):
-            if part and opener:
-                part[0] = opener + part[0]
-            side.extend(_string_state(language, part))
-            side.append("")  # a blank row between hunks keeps their statements apart
-    return (
-        ("\n".join(old).encode("utf-8", "surrogateescape"), frozenset(old_rows)),
-        ("\n".join(new).encode("utf-8", "surrogateescape"), frozenset(new_rows)),
-    )
 
 
 def _blank(source: bytes, nodes: Sequence[Node]) -> bytes:
@@ -255,7 +139,7 @@ def _definitions(
         header = source[node.start_byte : end_byte]
         touched = any(row in rows for row in range(node.start_point.row, end_row + 1))
         squashed = b"".join(header.split())
-        key = _TRAILING_COMMA.sub(b"", squashed.replace(b"'", b'"'))
+        key = TRAILING_COMMA.sub(b"", squashed.replace(b"'", b'"'))
         if g.name == "go":
             key = key.replace(b"interface{}", b"any")  # the same type since Go 1.18
         found[qual] = Definition(
@@ -373,14 +257,14 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
         enclosing=enclosing,
         imports=frozenset(imports),
         changed_imports=frozenset(changed_imports),
-        stream=_PARENS.sub(b"", _TRAILING_COMMA.sub(b"", stream)),
+        stream=PARENS.sub(b"", TRAILING_COMMA.sub(b"", stream)),
         errors=tree.root_node.has_error,
     )
 
 
 def parse_change(language: str, hunks: Sequence[Hunk]) -> FileSyntax:
     """Parse both sides of one file's hunks with the language's grammar."""
-    (old, old_rows), (new, new_rows) = _sides(language, hunks)
+    (old, old_rows), (new, new_rows) = sides(language, hunks)
     headings = "\n".join(
         head.split("@@", 2)[2].strip()
         for head in (h.text.split("\n", 1)[0] for h in hunks)
@@ -403,26 +287,3 @@ def single_rename(old: str, new: str) -> tuple[str, str] | None:
     if not (before.isidentifier() and after.isidentifier()):
         return None
     return before, after
-
-
-def _squash(lines: Sequence[str]) -> bytes:
-    joined = "\n".join(lines).replace("\\\n", "").encode("utf-8", "surrogateescape")
-    stream = b"".join(joined.split()).replace(b"'", b'"')
-    return _PARENS.sub(b"", _TRAILING_COMMA.sub(b"", stream))
-
-
-def raw_format_only(hunks: Sequence[Hunk]) -> bool:
-    """Whether the sides differ only in whitespace, quotes, trailing commas and parentheses.
-
-    Read from the text, before any parse: a formatter run over a whole code base is recognised
-    without parsing it. (A run that also rewrites comments is found after the parse.)
-    """
-    old: list[str] = []
-    new: list[str] = []
-    for hunk in hunks:
-        for kind, line in zip(hunk.kinds, hunk.text.split("\n")[1:], strict=False):
-            if kind in " -":
-                old.append(line[1:])
-            if kind in " +":
-                new.append(line[1:])
-    return bool(old or new) and _squash(old) == _squash(new)

@@ -1,0 +1,154 @@
+"""Each side of a file's change rebuilt from its hunks, with the repairs fragments need.
+
+The old side is context plus removed lines, the new side context plus added lines; a blank row
+separates hunks. Two repairs keep a cut-out hunk parseable: a docstring or block comment it
+starts inside is reopened on its first row, and a parameter list it starts inside gets an opener
+(git's section header, or a stand-in definition). Rows are never added, so changed-row numbers
+stay right. `raw_format_only` compares the sides as text, before any parse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from app.plan.diff import Hunk
+
+TRAILING_COMMA = re.compile(rb",(?=[)\]}])")
+PARENS = re.compile(rb"[()]")  # formatters add and drop redundant parentheses
+_FRAGMENT_OPENERS = {
+    "python": "def __fragment_{n}__(",
+    "typescript": "export function __fragment_{n}__(",
+    "tsx": "export function __fragment_{n}__(",
+    "javascript": "export function __fragment_{n}__(",
+    "go": "func Fragment_{n}(",
+    "rust": "pub fn fragment_{n}(",
+    "java": "public void fragment_{n}(",
+}
+_CLOSES_PARAMETERS = re.compile(r"^\s*\)\s*(?:->[^:{]*)?(?::|\{|[\w<>\[\]*., |]*\{)\s*$")
+_PARAMETER_LINE = re.compile(
+    r"^\s*(?:self|cls),\s*$|^\s*\*{0,2}[A-Za-z_]\w*\??\s*:\s*[^\s=]|"
+    r"^\s*(?:final\s+)?[A-Za-z_][\w.]*(?:<[^>]*>)?\s+[A-Za-z_]\w*,\s*$|"
+    r"^\s*[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*\s+[\w.*\[\]]+,\s*$"
+)
+FRAGMENT = re.compile(r"__fragment_(\d+)__|[Ff]ragment_(\d+)")
+
+
+def _opener(language: str, hunk: Hunk) -> str:
+    """What to put before a hunk that starts inside a parameter list, or "".
+
+    Git's section header when it opens the list (`def connect(`); otherwise, when the hunk's
+    parentheses close before they open on a line that ends a definition header (`) -> None:`), a
+    stand-in public definition named after the hunk's line, so the parameters still parse as one.
+    """
+    head, _, body = hunk.text.partition("\n")
+    section = head.split("@@", 2)[2].strip() if head.count("@@") >= 2 else ""
+    if section.count("(") > section.count(")"):
+        return section + " "
+    depth = 0
+    typed = False  # a `name: Type` or `name Type` line: parameters, not a call's arguments
+    for line in body.split("\n")[:60]:
+        text = line[1:]
+        typed = typed or _PARAMETER_LINE.match(text) is not None
+        depth += text.count("(") - text.count(")")
+        if depth < 0:
+            if typed and _CLOSES_PARAMETERS.match(text):
+                return _FRAGMENT_OPENERS[language].format(n=hunk.target_start)
+            return ""
+    return ""
+
+
+_OPENS_STRING = re.compile(r"""(?:^|[=(\[{,:]|\breturn|\b[rbfuRBFU]{1,2})\s*$""")
+
+
+def _string_state(language: str, lines: list[str]) -> list[str]:
+    """Reopen a docstring or block comment the hunk starts inside.
+
+    A hunk cut out of a docstring or block comment would parse its prose as code. Python: with an
+    odd number of triple quotes, the first one closes a string unless code that opens one comes
+    before it (nothing, `=`, `(`, `,`, `return`, a prefix) on a line after a `:` header or an
+    opener. C-like languages: a `*/` before any `/*`. Then the literal is reopened at the start
+    of the hunk's first row (rows are kept, so changed-row numbers stay right).
+    """
+    if not lines:
+        return lines
+    text = "\n".join(lines)
+    if language == "python":
+        quotes = [q for q in ('"""', "'''") if text.count(q) % 2 == 1]
+        if not quotes:
+            return lines
+        quote = quotes[0]
+        at = text.find(quote)
+        line_start = text.rfind("\n", 0, at) + 1
+        before = text[line_start:at]
+        previous = text[:line_start].rstrip().rsplit("\n", 1)[-1].rstrip()
+        opens = bool(before.strip()) and _OPENS_STRING.search(before) is not None
+        if not before.strip():
+            opens = previous.endswith((":", "(", ",", "=")) or not previous
+        return lines if opens else [quote + lines[0], *lines[1:]]
+    if language in _C_LIKE:
+        first_close, first_open = text.find("*/"), text.find("/*")
+        if first_close >= 0 and not 0 <= first_open < first_close:
+            return ["/*" + lines[0], *lines[1:]]
+    return lines
+
+
+_C_LIKE = frozenset({"typescript", "tsx", "javascript", "go", "rust", "java"})
+
+
+def sides(
+    language: str, hunks: Sequence[Hunk]
+) -> tuple[tuple[bytes, frozenset[int]], tuple[bytes, frozenset[int]]]:
+    """The old and new side as text with the rows the change touches on each."""
+    old: list[str] = []
+    new: list[str] = []
+    old_rows: list[int] = []
+    new_rows: list[int] = []
+    for hunk in hunks:
+        lines = hunk.text.split("\n")[1:]
+        old_part: list[str] = []
+        new_part: list[str] = []
+        for kind, line in zip(hunk.kinds, lines, strict=False):
+            body = line[1:]
+            if kind == " ":
+                old_part.append(body)
+                new_part.append(body)
+            elif kind == "-":
+                old_rows.append(len(old) + len(old_part))
+                old_part.append(body)
+            elif kind == "+":
+                new_rows.append(len(new) + len(new_part))
+                new_part.append(body)
+        opener = _opener(language, hunk)
+        for part, side in ((old_part, old), (new_part, new)):
+            if part and opener:
+                part[0] = opener + part[0]
+            side.extend(_string_state(language, part))
+            side.append("")  # a blank row between hunks keeps their statements apart
+    return (
+        ("\n".join(old).encode("utf-8", "surrogateescape"), frozenset(old_rows)),
+        ("\n".join(new).encode("utf-8", "surrogateescape"), frozenset(new_rows)),
+    )
+
+
+def _squash(lines: Sequence[str]) -> bytes:
+    joined = "\n".join(lines).replace("\\\n", "").encode("utf-8", "surrogateescape")
+    stream = b"".join(joined.split()).replace(b"'", b'"')
+    return PARENS.sub(b"", TRAILING_COMMA.sub(b"", stream))
+
+
+def raw_format_only(hunks: Sequence[Hunk]) -> bool:
+    """Whether the sides differ only in whitespace, quotes, trailing commas and parentheses.
+
+    Read from the text, before any parse: a formatter run over a whole code base is recognised
+    without parsing it. (A run that also rewrites comments is found after the parse.)
+    """
+    old: list[str] = []
+    new: list[str] = []
+    for hunk in hunks:
+        for kind, line in zip(hunk.kinds, hunk.text.split("\n")[1:], strict=False):
+            if kind in " -":
+                old.append(line[1:])
+            if kind in " +":
+                new.append(line[1:])
+    return bool(old or new) and _squash(old) == _squash(new)
