@@ -8,6 +8,7 @@ and docstrings are never read as code: the parser blanks them before any API is 
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -54,7 +55,17 @@ def _deprecates(code: str, comments: str) -> bool:
 
 
 def compile_apis(apis: Mapping[str, Mapping[str, Sequence[str]]]) -> ApiTable:
-    """Compile `apis` (fact -> language group -> patterns) once per plan."""
+    """Compile `apis` (fact -> language group -> patterns); the same table compiles once."""
+    key = tuple(
+        (fact, tuple((group, tuple(p)) for group, p in sorted(per.items())))
+        for fact, per in sorted(apis.items())
+    )
+    return _compiled(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(key: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]) -> ApiTable:
+    apis = {fact: dict(per) for fact, per in key}
     groups = ("python", "script", "go", "rust", "java")
     table: dict[str, tuple[tuple[str, Patterns], ...]] = {}
     for group in groups:
