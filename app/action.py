@@ -29,15 +29,8 @@ from app.providers.registry import available
 from app.review.publish import spent_on
 from app.review.pull_request import CONFIG_PATH
 from app.review.status import EXIT_CODES, review_status, status_line
-from app.server.jobs import (
-    JobKind,
-    JobReport,
-    JobRunner,
-    JobSpec,
-    SpentToday,
-    skip_rules,
-    token_clients,
-)
+from app.server.job_spec import JobKind, JobSpec
+from app.server.jobs import JobReport, JobRunner, SpentToday, skip_rules, token_clients
 from app.settings import Settings, from_environment
 from app.store.db import open_database
 

@@ -192,7 +192,8 @@ def run_pull_review(args: argparse.Namespace, out: Console) -> int:
     # Imported here: `plan` and local reviews need neither PyGithub nor its start-up time.
     from app.gh.decision import Trigger
     from app.review.pull_request import PullRef
-    from app.server.jobs import JobKind, JobRunner, JobSpec, token_clients
+    from app.server.job_spec import JobKind, JobSpec
+    from app.server.jobs import JobRunner, token_clients
 
     settings = Settings.from_env()
     ref = PullRef.parse(args.target)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from app.plan.config import Task
 from app.plan.planner import Plan, Totals
-from app.plan.tiers import TIERS, Tier
+from app.plan.tiers import tier_sort_key
 from app.plan.wording import warning_message
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -192,7 +192,7 @@ def build_forecast(
         totals=totals,
         requests=sum(pr.requests for pr in prs),
         plan_ms=sum(pr.plan_ms for pr in prs),
-        tiers=dict(sorted(tiers.items(), key=lambda kv: _tier_rank(kv[0]))),
+        tiers=dict(sorted(tiers.items(), key=lambda kv: tier_sort_key(kv[0]))),
         tasks=dict(sorted(tasks.items())),
         difficulties=dict(sorted(difficulties.items(), key=lambda kv: _difficulty_rank(kv[0]))),
         months=_months(prs),
@@ -277,10 +277,6 @@ def _projection(prs: Sequence[PrForecast], totals: Totals) -> Projection | None:
         all_frontier_usd=totals.all_frontier_usd * scale,
         all_middle_usd=totals.all_middle_usd * scale,
     )
-
-
-def _tier_rank(tier: str) -> tuple[int, str]:
-    return (Tier(tier).rank if tier in TIERS else len(TIERS), tier)
 
 
 def _difficulty_rank(key: str) -> tuple[int, str]:

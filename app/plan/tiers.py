@@ -22,3 +22,9 @@ class Tier(StrEnum):
 
 _TIER_RANK = {tier: rank for rank, tier in enumerate(Tier)}
 TIERS: tuple[Tier, ...] = tuple(Tier)
+
+
+def tier_sort_key(name: str) -> tuple[int, str]:
+    """Sorts tier names, or labels that start with one (`small openai:x`), in tier order."""
+    first = name.split(" ", 1)[0]
+    return (Tier(first).rank if first in TIERS else len(TIERS), name)

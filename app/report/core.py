@@ -23,10 +23,11 @@ from app.plan.config import Task
 from app.plan.cost import cache_eligible, prefix_size
 from app.plan.notices import Warning, WarningCode
 from app.plan.planner import retirement_warnings
-from app.plan.tiers import TIERS
+from app.plan.tiers import tier_sort_key
+from app.report.acceptance import Acceptance, acceptance
 
 if TYPE_CHECKING:
-    from app.store.ledger_read import FeedbackRow, Ledger, RequestRow, ReviewRow, Source
+    from app.store.ledger_read import Ledger, RequestRow, ReviewRow, Source
 
 CACHE_WARN_BELOW = 0.40  # a provider reading less of its prefixes than this is not caching
 TOP_PRS = 5
@@ -122,30 +123,6 @@ class Percentiles:
     p99: float | None
 
 
-POSITIVE_SIGNALS = frozenset({"thumbs_up", "resolved_after_change"})
-NEGATIVE_SIGNALS = frozenset({"thumbs_down", "dismissed"})
-
-
-@dataclass(frozen=True, slots=True)
-class Acceptance:
-    """What developers did with one tier's findings of one category (`all`: every category).
-
-    Accepted: a thumbs-up, or a thread resolved after its code changed. Rejected: a thumbs-down,
-    or a dismissal (a "won't fix" reply, a thread resolved on unchanged code).
-    """
-
-    tier: str
-    category: str
-    accepted: int
-    rejected: int
-
-    @property
-    def rate(self) -> float | None:
-        """Accepted share of the findings with a signal, 0-1; None without any."""
-        judged = self.accepted + self.rejected
-        return round(self.accepted / judged, 4) if judged else None
-
-
 @dataclass(frozen=True, slots=True)
 class Report:
     """Everything `tiered-review report` shows."""
@@ -224,8 +201,8 @@ def build_report(
         ),
         cache_hit_rate=round(read / eligible, 4) if eligible else None,
         by_task=_grouped(requests, lambda q: q.task, _task_order),
-        by_tier=_grouped(requests, lambda q: q.tier, _tier_order),
-        by_model=_grouped(requests, lambda q: f"{q.tier} {q.provider}:{q.model}", _tier_order),
+        by_tier=_grouped(requests, lambda q: q.tier, tier_sort_key),
+        by_model=_grouped(requests, lambda q: f"{q.tier} {q.provider}:{q.model}", tier_sort_key),
         cache=cache,
         routing_ms=percentiles([r.routing_ms for r in reviews]),
         top_prs=top_pulls(reviews, top),
@@ -233,20 +210,6 @@ def build_report(
         warnings=tuple(_warnings(reviews, requests, cache, catalog, today)),
         acceptance=acceptance(ledger.feedback),
     )
-
-
-def acceptance(rows: Iterable[FeedbackRow]) -> tuple[Acceptance, ...]:
-    """Accepted and rejected findings per tier, then per tier and category."""
-    counts: Counter[tuple[str, str, bool]] = Counter()
-    for row in rows:
-        if row.signal in POSITIVE_SIGNALS or row.signal in NEGATIVE_SIGNALS:
-            good = row.signal in POSITIVE_SIGNALS
-            counts[(row.tier, "all", good)] += 1
-            counts[(row.tier, row.category, good)] += 1
-    keys = sorted(
-        {(t, c) for t, c, _ in counts}, key=lambda k: (_tier_order(k[0]), k[1] != "all", k[1])
-    )
-    return tuple(Acceptance(t, c, counts[(t, c, True)], counts[(t, c, False)]) for t, c in keys)
 
 
 def cache_stats(requests: Iterable[RequestRow]) -> tuple[CacheStat, ...]:
@@ -396,11 +359,6 @@ def _grouped(
 def _task_order(task: str) -> tuple[int, str]:
     names = [t.value for t in Task]
     return (names.index(task) if task in names else len(names), task)
-
-
-def _tier_order(name: str) -> tuple[int, str]:
-    tier = name.split(" ", 1)[0]
-    return (TIERS.index(tier) if tier in TIERS else len(TIERS), name)
 
 
 def _warnings(

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.errors import ConfigError, GitHubError, TieredReviewError
+from app.errors import ConfigError, TieredReviewError
 from app.gh.client import GitHubClient, PullInfo
 from app.gh.markers import marker, neutralise, read_markers, strip_hidden
 from app.plan.catalog import Catalog
@@ -24,7 +24,7 @@ from app.plan.config import (
     with_per_pr_cap,
 )
 from app.plan.conventions import conventions_block, with_conventions
-from app.plan.diff import PatchFile, diff_from_patches, parse_diff
+from app.plan.diff import PatchFile, diff_from_patches
 from app.plan.packing import Prompts, PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tokens import TokenCounter
@@ -34,8 +34,8 @@ from app.review.bot_state import BotState, bot_state
 from app.review.engine import EngineOptions, run_review
 from app.review.feedback import PullId, resolve_outdated
 from app.review.findings import Finding
+from app.review.posting import Posted, post_review, post_summary
 from app.review.publish import (
-    JOB_KIND,
     Selection,
     SummaryInputs,
     comment_payload,
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 CONFIG_PATH = ".github/tiered-review.yml"
 CONFIG_ERROR_KIND = "config_error"  # the base commit whose broken config was reported
 _REF = re.compile(r"^(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)#(?P<number>\d+)$")
-_UNPROCESSABLE = 422  # GitHub refuses a review whose comments are not on the diff
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,14 +151,6 @@ class _Scope:
     missing: tuple[str, ...]  # what the review could not read, for the summary
 
 
-@dataclass(frozen=True, slots=True)
-class _Posted:
-    """What posting the review did: the PR as last read, and the findings GitHub refused."""
-
-    info: PullInfo
-    rejected: tuple[tuple[Finding, str], ...] = ()
-
-
 async def review_pull_request(
     client: GitHubClient,
     ref: PullRef,
@@ -211,9 +202,9 @@ async def review_pull_request(
         if resolved:
             note = f"resolved {resolved} outdated thread{'s' if resolved != 1 else ''}"
             scope_note = "; ".join(n for n in (scope_note, note) if n)
-    posted = _Posted(info)
+    posted = Posted(info)
     if post and body is not None:
-        posted = _post_review(client, info, body, selection.inline, bot_login, job, payload)
+        posted = post_review(client, info, body, selection.inline, bot_login, job, payload)
     refused = {f.fingerprint for f, _ in posted.rejected}
     summary = render_summary(
         result,
@@ -230,7 +221,7 @@ async def review_pull_request(
     )
     if post:
         landed = len(selection.inline) - len(posted.rejected)
-        _post_summary(client, posted.info, state.sticky_id, bot_login, summary, result, landed)
+        post_summary(client, posted.info, state.sticky_id, bot_login, summary, result, landed)
     return Outcome(
         posted.info,
         result,
@@ -260,30 +251,6 @@ def _scope(client: GitHubClient, info: PullInfo, state: BotState, budget_note: s
     if info.over_file_limit:
         missing = (f"the PR has more files than GitHub lists ({len(info.files)} read)",)
     return _Scope(files, "; ".join(n for n in (note, budget_note) if n), missing)
-
-
-def _post_summary(
-    client: GitHubClient,
-    info: PullInfo,
-    sticky_id: int | None,
-    bot_login: str,
-    summary: str,
-    result: ReviewResult,
-    inline: int,
-) -> None:
-    """Edit (or create) the sticky summary, then leave a neutral check run with the cost."""
-
-    def find() -> int | None:
-        again = client.bot_comments(info.owner, info.repo, info.number, bot_login)
-        return bot_state(again).sticky_id
-
-    client.upsert_comment(info, summary, sticky_id, find)
-    t = result.totals
-    client.neutral_check(
-        info,
-        f"${t.cost_usd:.4f} ({t.savings_pct:.0f}% saved), {inline} inline comments",
-        summary,
-    )
 
 
 def finding_routes(result: ReviewResult) -> dict[tuple[str, str | None], str]:
@@ -372,66 +339,3 @@ def _sources(client: GitHubClient, info: PullInfo, plan: Plan) -> dict[str, str]
         if text is not None:
             out[path] = text
     return out
-
-
-def _post_review(
-    client: GitHubClient,
-    info: PullInfo,
-    body: str,
-    inline: tuple[Finding, ...],
-    bot_login: str,
-    job: str,
-    payload: Callable[[Finding], dict[str, Any]],
-) -> _Posted:
-    """Post the review; on a 422, re-check every comment against GitHub's current hunks."""
-
-    def landed() -> bool:
-        mine = client.bot_reviews(info.owner, info.repo, info.number, bot_login)
-        return any(job in read_markers(c.body, JOB_KIND) for c in mine)
-
-    if landed():
-        # An earlier attempt of this job posted the review (then crashed). Findings this attempt
-        # has that the landed review lacks are listed in the summary, not claimed as posted.
-        log.info("review %s already posted", job)
-        return _Posted(
-            info, tuple((f, "the review for this push was already posted") for f in inline)
-        )
-    try:
-        client.post_review(info, body, [payload(f) for f in inline], landed)
-        return _Posted(info)
-    except GitHubError as exc:
-        if exc.status_code != _UNPROCESSABLE:
-            raise
-        log.warning("GitHub rejected the review: %s; re-checking comments", exc)
-    fresh = client.pull(info.owner, info.repo, info.number)
-    anchors = _anchors(fresh)
-    keep: list[Finding] = []
-    rejected: list[tuple[Finding, str]] = []
-    for f in inline:
-        ok = (f.path, f.line, f.side) in anchors and (
-            f.start_line is None or (f.path, f.start_line, f.start_side or f.side) in anchors
-        )
-        if ok:
-            keep.append(f)
-        else:
-            rejected.append(
-                (f, f"GitHub rejected it: not a line of the diff at {fresh.head_sha[:12]}")
-            )
-    if keep:
-        try:
-            client.post_review(fresh, body, [payload(f) for f in keep], landed)
-        except GitHubError as exc:
-            if exc.status_code != _UNPROCESSABLE:
-                raise
-            rejected.extend((f, "GitHub rejected the review (422)") for f in keep)
-    return _Posted(fresh, tuple(rejected))
-
-
-def _anchors(info: PullInfo) -> set[tuple[str, int, str]]:
-    text, _ = diff_from_patches(info.files)
-    return {
-        (a.path, a.line, a.side.value)
-        for f in parse_diff(text)
-        for h in f.hunks
-        for a in h.anchors(f.path)
-    }

@@ -23,7 +23,7 @@ from app.errors import WebhookError
 from app.gh.decision import JobDecision, ReviewDecision
 from app.gh.webhooks import SkipRules, classify, parse_json, verify_signature
 from app.server.committer import GroupCommitter
-from app.server.jobs import JobSpec
+from app.server.job_spec import JobSpec
 from app.server.logs import log_context
 from app.server.metrics import Metrics
 from app.server.readiness import Readiness

@@ -25,7 +25,8 @@ from app.plan.tokens import load_counter
 from app.providers.registry import available, build_provider
 from app.resources import default_config_data, load_prompts
 from app.server.http import ServerParts, create_app
-from app.server.jobs import JobRunner, JobSpec, skip_rules
+from app.server.job_spec import JobSpec
+from app.server.jobs import JobRunner, skip_rules
 from app.server.logs import configure_json_logging
 from app.server.metrics import Metrics
 from app.server.readiness import NO_CREDENTIALS, app_private_key, readiness, require_credentials

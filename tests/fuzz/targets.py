@@ -38,7 +38,7 @@ from app.plan.tokens import load_counter
 from app.resources import default_config_data, load_catalog, load_config, load_prompts
 from app.review.findings import Finding, parse_output, place
 from app.review.publish import comment_payload
-from app.server.jobs import JobSpec
+from app.server.job_spec import JobSpec
 from tests.fuzz.configs import config_files
 from tests.fuzz.diffs import ROOT, diffs
 from tests.fuzz.oracle import Target, require

@@ -10,7 +10,7 @@ import pytest
 from app.errors import TieredReviewError
 from app.gh.decision import CommandDecision, PullTarget, ReviewDecision, Trigger
 from app.plan.config import Mode
-from app.server.jobs import JobKind, JobSpec
+from app.server.job_spec import JobKind, JobSpec
 
 # Payloads exactly as the queue held them before the spec was typed: rows already queued by a
 # running server must still run after an upgrade.
