@@ -307,3 +307,32 @@ def test_a_conventions_file_reaches_the_cached_instructions_block_of_every_pr(
             )
         ).all()
     assert any(n == 3 and read > 0 for n, read in rows), "PR 3 read no cached prefix"
+
+
+def test_review_deep_in_a_thread_rereviews_that_file_on_frontier_behind_the_gate(
+    talk: Conversation,
+) -> None:
+    root = talk.review()
+    gh = talk.app.gh
+    before = len(talk.llm.log.entries)
+    # Without write access the gate refuses, in the thread, and no model is called.
+    refused = talk.say(root["id"], "/review deep", "d-deep-1", user="mallory")
+    assert talk.app.wait(refused.json()["job_id"]) == "done"
+    assert len(talk.llm.log.entries) == before
+    assert len(talk.bot_replies(root["id"])) == 1
+    gh.set_permission(OWNER, REPO, "Codertocat", "write")
+    asked = talk.say(root["id"], "/review deep", "d-deep-2")
+    assert talk.app.wait(asked.json()["job_id"]) == "done"
+    assert len(talk.bot_replies(root["id"])) == 2  # the gate's answer, in the thread
+    review_prompt = (Path(__file__).resolve().parents[2] / "prompts" / "review.md").read_text()
+    reviewed = [
+        e.json
+        for e in talk.llm.log.entries[before:]
+        if isinstance(e.json, dict) and e.json["system"][0]["text"] == review_prompt
+    ]
+    assert reviewed, "the deep review sent no review request"
+    for request in reviewed:
+        assert request["model"] == "claude-opus-5-5"
+        text = json.dumps(request["messages"])
+        others = {f["filename"] for f in _files(talk)} - {root["path"]}
+        assert root["path"] in text and not any(f"`{o}`" in text for o in others)
