@@ -150,11 +150,17 @@ def test_a_question_gets_one_answer_in_its_thread_on_the_findings_tier(
     assert [(c.comment_id, c.kind, c.tier) for c in claims] == [(comment_id, "question", tier)]
 
 
+TOKEN = "ghp_Zq8vR2mK9xT4bN7cW1yL5hJ3fD6sA0pE8gUi"
+
+
 def test_a_dispute_goes_to_frontier_and_bots_get_no_answer(talk: Conversation) -> None:
     root = talk.review()
-    disputed = talk.say(root["id"], "I disagree, this is not a bug.", "d-x1")
+    disputed = talk.say(root["id"], f"I disagree, this is not a bug. CI uses {TOKEN}.", "d-x1")
     assert talk.app.wait(disputed.json()["job_id"]) == "done"
     assert talk.reply_models() == ["claude-opus-5-5"]
+    sent = [e.body.decode() for e in talk.llm.log.entries]
+    assert not any(TOKEN in body for body in sent)  # secrets never reach a model
+    assert any("[REDACTED:github_token]" in body for body in sent)
     by_bot = talk.say(root["id"], "Why?", "d-x2", user="dependabot[bot]")
     assert by_bot.status_code == 200 and by_bot.json()["outcome"] == "ignore"
     assert len(talk.bot_replies(root["id"])) == 1
