@@ -118,11 +118,12 @@ class CommandDecision:
     commenter: str
     author: str  # the PR's author
     author_association: str | None = None  # the commenter's
+    in_thread: bool = False  # a review comment: the command is about its thread's file
 
     @property
     def trigger(self) -> Trigger:
         """This comment."""
-        return Trigger(self.comment_id)
+        return Trigger(self.comment_id, in_thread=self.in_thread)
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,7 @@ class ReviewComment(_Model):
     user: Account
     in_reply_to_id: int | None = None
     author_association: str | None = None
+    path: str = ""
 
 
 class ReviewCommentPull(_Model):

@@ -208,6 +208,18 @@ def _classify_review_comment(payload: Mapping[str, Any], rules: SkipRules) -> De
         return IgnoreDecision(f"review comment by bot {user.login}")
     if pr.state != "open":
         return IgnoreDecision(f"review comment on PR #{pr.number}, which is {pr.state}")
+    command = parse_command(ev.comment.body)
+    if command is not None:  # `/review deep` in a thread: that file, behind the same gate
+        return CommandDecision(
+            f"/{command} by {user.login} in a thread on PR #{pr.number}",
+            _target(ev.repository, pr.number, ev.installation),
+            mode=Mode.DEEP if command == "review deep" else Mode.NORMAL,
+            comment_id=ev.comment.id,
+            commenter=user.login,
+            author=pr.user.login,
+            author_association=ev.comment.author_association,
+            in_thread=True,
+        )
     mention = f"@{rules.bot_login.casefold().removesuffix('[bot]')}"
     mentioned = mention in (ev.comment.body or "").casefold()
     if ev.comment.in_reply_to_id is None and not mentioned:

@@ -31,6 +31,7 @@ from app.providers.base import CompletionRequest
 from app.review.engine import cache_key
 from app.review.publish import BODY_LIMIT, FindingRef, finding_of
 from app.review.pull_request import PullRef, Toolkit, repo_config
+from app.review.redact import redact_diff, redact_text
 
 log = logging.getLogger(__name__)
 REPLY_KIND = "reply_to"  # marker: the review comment a bot reply answers
@@ -152,7 +153,9 @@ async def _answer(
     system = kit.reply_prompt
     instructions = f"## Repository instructions\n{config.instructions.strip()}\n"
     instructions = instructions if config.instructions.strip() else ""
-    user = _context(info, thread, finding)
+    # Secrets never reach a model: the context is PR-derived, redacted like a review request.
+    user = redact_diff(_context(info, thread, finding)).text
+    instructions = redact_text(instructions).text
     worst = (len(system) + len(instructions) + len(user)) / 2 * spec.price_for(0).input / 1e6
     worst += _MAX_OUTPUT * spec.price_for(0).output / 1e6
     if budget_left_usd is not None and worst > budget_left_usd:

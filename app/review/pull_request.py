@@ -161,6 +161,7 @@ async def review_pull_request(
     bot_login: str = "tiered-review[bot]",
     tenant: str | None = None,
     trigger: str = "",
+    only_path: str | None = None,
 ) -> Outcome:
     """Review one PR; with `post`, leave one review, the sticky summary and a check run.
 
@@ -173,6 +174,9 @@ async def review_pull_request(
     mine = client.bot_comments(ref.owner, ref.repo, ref.number, bot_login)
     state = bot_state(mine)
     scope = _scope(client, info, state, budget_note)
+    if only_path is not None:  # a command in a review thread: that thread's file only
+        only = tuple(f for f in info.files if f.filename == only_path)
+        scope = _Scope(only, f"only {only_path}, as asked in its thread", scope.missing)
     diff_text, unread = diff_from_patches(scope.files)
     started = time.perf_counter()
     plan = _plan(client, info, config, catalog, kit, mode, diff_text)

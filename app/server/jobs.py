@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from app.errors import ConfigError, TieredReviewError
 from app.gh.client import GitHubClient
 from app.gh.commands import WRITE_PERMISSIONS, gate, runs_today
+from app.gh.threads import reply_in_thread, thread_of
 from app.gh.webhooks import SkipRules
 from app.plan.config import Mode, build_config
 from app.plan.tokens import TokenCounter
@@ -228,7 +229,12 @@ class JobRunner:
                 suppress(self._ledger, pull, f.fingerprint, s.reason)
 
     async def _review(
-        self, client: GitHubClient, kit: Toolkit, spec: JobSpec, mode: Mode
+        self,
+        client: GitHubClient,
+        kit: Toolkit,
+        spec: JobSpec,
+        mode: Mode,
+        only_path: str | None = None,
     ) -> Outcome:
         tenant = self._tenant or spec.tenant
         if self._daily_cap:
@@ -249,6 +255,7 @@ class JobRunner:
             bot_login=self._settings.bot_login,
             tenant=tenant,
             trigger=str(spec.trigger),
+            only_path=only_path,
         )
         if self._metrics is not None:
             self._metrics.record_review(outcome.result, outcome.routing_ms)
@@ -290,13 +297,31 @@ class JobRunner:
             estimate_usd=estimate,
             deep_cap_usd=deep_cap,
         )
-        if spec.trigger.comment_id is not None:
-            client.react(spec.owner, spec.repo, spec.trigger.comment_id, "eyes")
-        client.reply(info, decision.reply)
+        thread = []
+        if spec.trigger.in_thread and spec.trigger.comment_id is not None:
+            thread = thread_of(
+                client, spec.owner, spec.repo, spec.pr_number, spec.trigger.comment_id
+            )
+            if not thread:
+                return JobReport("not answered: the review comment is gone")
+            reply_in_thread(
+                client,
+                spec.owner,
+                spec.repo,
+                spec.pr_number,
+                thread[0].id,
+                decision.reply,
+                lambda: False,
+            )
+        else:
+            if spec.trigger.comment_id is not None:
+                client.react(spec.owner, spec.repo, spec.trigger.comment_id, "eyes")
+            client.reply(info, decision.reply)
         if not decision.allowed:
             name = "review deep" if mode is Mode.DEEP else "review"
             return JobReport(f"refused /{name}: {decision.reason}")
-        outcome = await self._review(client, kit, spec, mode)
+        only = thread[0].path if thread else None
+        outcome = await self._review(client, kit, spec, mode, only)
         return JobReport(_describe(outcome), outcome)
 
 

@@ -514,3 +514,11 @@ def test_review_comments_the_bot_leaves_alone(changes: dict[str, Any], reason: s
     data = _review_comment(comment__in_reply_to_id=7, **changes)
     decision = classify("pull_request_review_comment", data, RULES)
     assert decision.kind == "ignore" and reason in decision.reason
+
+
+def test_review_deep_in_a_thread_is_a_command_about_that_thread() -> None:
+    data = _review_comment(comment__in_reply_to_id=7, comment__body="/review deep")
+    decision = classify("pull_request_review_comment", data, RULES)
+    assert isinstance(decision, CommandDecision)
+    assert decision.mode is Mode.DEEP and decision.in_thread
+    assert str(decision.trigger) == "thread:284312630"

@@ -150,11 +150,17 @@ def test_a_question_gets_one_answer_in_its_thread_on_the_findings_tier(
     assert [(c.comment_id, c.kind, c.tier) for c in claims] == [(comment_id, "question", tier)]
 
 
+TOKEN = "ghp_Zq8vR2mK9xT4bN7cW1yL5hJ3fD6sA0pE8gUi"
+
+
 def test_a_dispute_goes_to_frontier_and_bots_get_no_answer(talk: Conversation) -> None:
     root = talk.review()
-    disputed = talk.say(root["id"], "I disagree, this is not a bug.", "d-x1")
+    disputed = talk.say(root["id"], f"I disagree, this is not a bug. CI uses {TOKEN}.", "d-x1")
     assert talk.app.wait(disputed.json()["job_id"]) == "done"
     assert talk.reply_models() == ["claude-opus-5-5"]
+    sent = [e.body.decode() for e in talk.llm.log.entries]
+    assert not any(TOKEN in body for body in sent)  # secrets never reach a model
+    assert any("[REDACTED:github_token]" in body for body in sent)
     by_bot = talk.say(root["id"], "Why?", "d-x2", user="dependabot[bot]")
     assert by_bot.status_code == 200 and by_bot.json()["outcome"] == "ignore"
     assert len(talk.bot_replies(root["id"])) == 1
@@ -307,3 +313,32 @@ def test_a_conventions_file_reaches_the_cached_instructions_block_of_every_pr(
             )
         ).all()
     assert any(n == 3 and read > 0 for n, read in rows), "PR 3 read no cached prefix"
+
+
+def test_review_deep_in_a_thread_rereviews_that_file_on_frontier_behind_the_gate(
+    talk: Conversation,
+) -> None:
+    root = talk.review()
+    gh = talk.app.gh
+    before = len(talk.llm.log.entries)
+    # Without write access the gate refuses, in the thread, and no model is called.
+    refused = talk.say(root["id"], "/review deep", "d-deep-1", user="mallory")
+    assert talk.app.wait(refused.json()["job_id"]) == "done"
+    assert len(talk.llm.log.entries) == before
+    assert len(talk.bot_replies(root["id"])) == 1
+    gh.set_permission(OWNER, REPO, "Codertocat", "write")
+    asked = talk.say(root["id"], "/review deep", "d-deep-2")
+    assert talk.app.wait(asked.json()["job_id"]) == "done"
+    assert len(talk.bot_replies(root["id"])) == 2  # the gate's answer, in the thread
+    review_prompt = (Path(__file__).resolve().parents[2] / "prompts" / "review.md").read_text()
+    reviewed = [
+        e.json
+        for e in talk.llm.log.entries[before:]
+        if isinstance(e.json, dict) and e.json["system"][0]["text"] == review_prompt
+    ]
+    assert reviewed, "the deep review sent no review request"
+    for request in reviewed:
+        assert request["model"] == "claude-opus-5-5"
+        text = json.dumps(request["messages"])
+        others = {f["filename"] for f in _files(talk)} - {root["path"]}
+        assert root["path"] in text and not any(f"`{o}`" in text for o in others)
