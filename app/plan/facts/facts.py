@@ -35,6 +35,8 @@ _EXPORTS = {
     "python": re.compile(r"(?m)^\s*__all__\b"),
     "script": re.compile(r"(?m)^\s*export\s*(?:\{|\*|default\b)|\bmodule\.exports\b"),
 }
+# A word each export pattern cannot match without: a cheap `in` test skips the regex scan.
+_EXPORT_WORD = {"python": "__all__", "script": "export"}
 _DEPRECATION_COMMENT = re.compile(r"(?m)^\s*(?://|/\*+|\*|#)?\s*(?:Deprecated:|@deprecated\b)")
 _STDLIB = frozenset(sys.stdlib_module_names)
 _LITERALS = frozenset({"True", "False", "None", "true", "false", "null", "nil", "undefined"})
@@ -45,6 +47,7 @@ class ApiTable:
     """The API patterns of each fact, compiled per language group."""
 
     by_group: Mapping[str, tuple[tuple[str, Patterns], ...]]
+    any_of: Mapping[str, Patterns]  # each group's patterns as one: no hit there, no fact hits
 
 
 def _deprecates(code: str, comments: str) -> bool:
@@ -68,13 +71,16 @@ def _compiled(key: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ..
     apis = {fact: dict(per) for fact, per in key}
     groups = ("python", "script", "go", "rust", "java")
     table: dict[str, tuple[tuple[str, Patterns], ...]] = {}
+    any_of: dict[str, Patterns] = {}
     for group in groups:
-        table[group] = tuple(
-            (fact, compile_patterns([*per.get("any", ()), *per.get(group, ())]))
+        lists = [
+            (fact, [*per.get("any", ()), *per.get(group, ())])
             for fact, per in sorted(apis.items())
             if per.get("any") or per.get(group)
-        )
-    return ApiTable(table)
+        ]
+        table[group] = tuple((fact, compile_patterns(p)) for fact, p in lists)
+        any_of[group] = compile_patterns([p for _, each in lists for p in each])
+    return ApiTable(table, any_of)
 
 
 def _shown(text: str) -> str:
@@ -192,7 +198,7 @@ def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) 
         ]
     both = f"{new.code}\n{old.code}"
     exports = _EXPORTS.get(group)
-    if exports is not None and exports.search(both):
+    if exports is not None and _EXPORT_WORD[group] in both and exports.search(both):
         facts.append(("surface.export", "changes the module's exports"))
     if deprecation:
         facts.append(("surface.deprecation", "deprecates part of the interface"))
@@ -202,12 +208,15 @@ def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) 
     # verify_cert() is about client addresses or certificates even when its lines name neither.
     names = "\n".join([*sorted(old.enclosing | new.enclosing), syntax.headings])
     around = names.encode("utf-8", "surrogateescape")
-    for fact, patterns in apis.by_group[group]:
-        hit = patterns.first(data)
+    # One scan of all the group's patterns first: most changes call none of these APIs.
+    in_data = apis.any_of[group].first(data) is not None
+    in_around = bool(around) and apis.any_of[group].first(around) is not None
+    for fact, patterns in apis.by_group[group] if in_data or in_around else ():
+        hit = patterns.first(data) if in_data else None
         kind = fact.split(".", 1)[1].replace("_", " ")
         if hit:
             facts.append((fact, f"{kind} API: {hit}"))
-        elif around and (hit := patterns.first(around)):
+        elif in_around and (hit := patterns.first(around)):
             facts.append((fact, f"{kind}: changes code inside {hit}"))
     return facts
 
