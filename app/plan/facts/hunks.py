@@ -106,19 +106,13 @@ def sides(
     new_rows: list[int] = []
     for hunk in hunks:
         lines = hunk.text.split("\n")[1:]
-        old_part: list[str] = []
-        new_part: list[str] = []
-        for kind, line in zip(hunk.kinds, lines, strict=False):
-            body = line[1:]
-            if kind == " ":
-                old_part.append(body)
-                new_part.append(body)
-            elif kind == "-":
-                old_rows.append(len(old) + len(old_part))
-                old_part.append(body)
-            elif kind == "+":
-                new_rows.append(len(new) + len(new_part))
-                new_part.append(body)
+        kinds = hunk.kinds[: len(lines)]
+        old_kinds = [k for k in kinds if k in " -"]
+        new_kinds = [k for k in kinds if k in " +"]
+        old_part = [line[1:] for k, line in zip(kinds, lines, strict=False) if k in " -"]
+        new_part = [line[1:] for k, line in zip(kinds, lines, strict=False) if k in " +"]
+        old_rows.extend(len(old) + i for i, k in enumerate(old_kinds) if k == "-")
+        new_rows.extend(len(new) + i for i, k in enumerate(new_kinds) if k == "+")
         opener = _opener(language, hunk)
         for part, side in ((old_part, old), (new_part, new)):
             if part and opener:
@@ -146,9 +140,7 @@ def raw_format_only(hunks: Sequence[Hunk]) -> bool:
     old: list[str] = []
     new: list[str] = []
     for hunk in hunks:
-        for kind, line in zip(hunk.kinds, hunk.text.split("\n")[1:], strict=False):
-            if kind in " -":
-                old.append(line[1:])
-            if kind in " +":
-                new.append(line[1:])
+        pairs = list(zip(hunk.kinds, hunk.text.split("\n")[1:], strict=False))
+        old.extend([line[1:] for kind, line in pairs if kind in " -"])
+        new.extend([line[1:] for kind, line in pairs if kind in " +"])
     return bool(old or new) and _squash(old) == _squash(new)
