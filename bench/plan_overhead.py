@@ -6,7 +6,9 @@
 
     python bench/plan_overhead.py --lines 10000 --model legacy   # without the parser (before)
 
-Prints the medians and, last, `ratio=R` (full plan / floor; goal <= 1.5 at 10,000 lines).
+Floor and plan run in alternation. Prints the medians, `paired_ratio` (the median of each
+adjacent pair's plan/floor, steadier on a loaded machine) and, last, `ratio=R` (median plan /
+median floor; goal <= 1.5 at 10,000 lines).
 """
 
 from __future__ import annotations
@@ -51,15 +53,21 @@ def synthetic(lines: int) -> str:
     return "".join(parts)
 
 
-def median_ms(fn: object, repeat: int) -> float:
+def _ms(fn: object) -> float:
     assert callable(fn)
-    times = []
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def paired_ms(floor: object, plan: object, repeat: int) -> tuple[list[float], list[float]]:
+    """Floor and plan timed in alternation, so a shared machine's load drift hits both alike."""
+    floors, plans = [], []
     for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        floors.append(_ms(floor))
+        plans.append(_ms(plan))
+    return floors, plans
 
 
 def main() -> None:
@@ -109,8 +117,9 @@ def main() -> None:
     for _ in range(3):  # warm-up
         floor()
         plan()
-    floor_ms = median_ms(floor, args.repeat)
-    plan_ms = median_ms(plan, args.repeat)
+    floors, plans = paired_ms(floor, plan, args.repeat)
+    floor_ms, plan_ms = statistics.median(floors), statistics.median(plans)
+    paired = statistics.median(p / f for f, p in zip(floors, plans, strict=True))
     result = build_plan(text, inputs)
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -123,6 +132,7 @@ def main() -> None:
     print(f"floor_ms={floor_ms:.1f} (unidiff.PatchSet + one o200k encode_ordinary pass)")
     print(f"plan_ms={plan_ms:.1f} (build_plan: parse, chunk, label, route, pack, price)")
     print(f"model={args.model}")
+    print(f"paired_ratio={paired:.2f} (median of plan/floor over adjacent runs)")
     print(f"ratio={plan_ms / floor_ms:.2f}")
 
 
