@@ -47,6 +47,11 @@ class RequestOutcome:
     exact_input_tokens: int | None = None
     calls: int = 1  # model calls made: 2 when the answer needed a repair turn, 0 when none ran
 
+    @property
+    def repairs(self) -> int:
+        """Repair turns sent after an unusable answer."""
+        return max(0, self.calls - 1)
+
 
 @dataclass(frozen=True, slots=True)
 class ReviewTotals:
