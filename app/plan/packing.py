@@ -228,10 +228,10 @@ class Packer:
         notes: tuple[Note, ...] = ()
         diff_tokens = 0
         for chunk in ranked:
-            trimmed = [_trim(h.text) for h in chunk.hunks]
+            trimmed = [_trim(h.numbered) for h in chunk.hunks]
             # A cut hunk keeps about its share of characters; skip counting what clearly won't fit.
             guess = chunk.header_tokens + sum(
-                size * len(cut) // max(1, len(hunk.text))
+                size * len(cut) // max(1, len(hunk.numbered))
                 for hunk, cut, size in zip(chunk.hunks, trimmed, chunk.hunk_tokens, strict=True)
             )
             if used + guess * 4 // 5 > budget:
@@ -240,7 +240,7 @@ class Packer:
             text = chunk.file.header + "".join(trimmed)
             # untrimmed hunks keep their counts; only the cut ones are counted again
             tokens = chunk.header_tokens + sum(
-                size if cut is hunk.text else self.count(cut)
+                size if cut is hunk.numbered else self.count(cut)
                 for hunk, cut, size in zip(chunk.hunks, trimmed, chunk.hunk_tokens, strict=True)
             )
             if used + tokens > budget:

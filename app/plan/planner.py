@@ -225,7 +225,7 @@ def _fit_window(route: Route, chunks: list[Chunk], packer: Packer, router: Route
     kept = list(chunk.hunks)
     while len(kept) > 1:
         kept.pop()
-        text = chunk.file.header + "".join(h.text for h in kept)
+        text = chunk.file.header + "".join(h.numbered for h in kept)
         smaller = replace(chunk, hunks=tuple(kept), text=text, tokens=packer.count(text))
         request = packer.review(
             "pending",
