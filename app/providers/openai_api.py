@@ -39,10 +39,12 @@ class OpenAICompatProvider:
         *,
         send_cache_key: bool,
         json_schema: bool,
+        strict_schema: bool = False,
     ) -> None:
         self.name = name
         self._send_cache_key = send_cache_key
         self._json_schema = json_schema
+        self._strict = strict_schema
         # Only OpenAI knows `max_completion_tokens`; compatible servers may know only the old name.
         self._new_max_tokens = name == "openai"
         timeout = settings.llm_timeout_s
@@ -71,12 +73,13 @@ class OpenAICompatProvider:
                 # A stable key per prefix and tenant raises OpenAI's cache hit rate; others reject
                 # or ignore it. https://platform.openai.com/docs/guides/prompt-caching
                 prompt_cache_key=request.cache_key if self._send_cache_key else openai.omit,
-                # Non-strict: strict mode needs every property required and no free-form objects.
+                # Strict where the API guarantees the schema (OpenAI): the schema has every
+                # property required and no additional ones, as strict mode demands.
                 # https://platform.openai.com/docs/guides/structured-outputs
                 response_format=(
                     {
                         "type": "json_schema",
-                        "json_schema": {"name": "review", "schema": schema, "strict": False},
+                        "json_schema": {"name": "review", "schema": schema, "strict": self._strict},
                     }
                     if schema is not None
                     else openai.omit
@@ -113,11 +116,16 @@ def _completion(provider: str, reply: ChatCompletion) -> Completion:
     if usage is None or not reply.choices:
         raise ProviderError(provider, ProviderErrorKind.MALFORMED, "no usage or choices")
     choice = reply.choices[0]
+    text = choice.message.content or ""
+    calls = choice.message.tool_calls or []
+    if not text.strip() and calls:  # some local models answer with a tool call instead of text
+        function = getattr(calls[0], "function", None)
+        text = str(getattr(function, "arguments", "") or "")
     details = usage.prompt_tokens_details
     read = (details.cached_tokens or 0) if details else 0
     write = (details.cache_write_tokens or 0) if details else 0  # explicit caching on gpt-5.6+
     return Completion(
-        text=choice.message.content or "",
+        text=text,
         usage=Usage(
             # cached_tokens (and cache_write_tokens) are subsets of prompt_tokens.
             fresh_input_tokens=max(usage.prompt_tokens - read - write, 0),

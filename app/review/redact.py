@@ -557,8 +557,8 @@ def redact_diff(diff_text: str) -> Redacted:
     redacted = result.text.split("\n")
     if len(redacted) != len(lines):  # never expected; without anchors the diff is still safe
         return result
-    for index, anchor in anchors.items():
-        redacted[index] = anchor + redacted[index]
+    for index, gutter in anchors.items():
+        redacted[index] = gutter + redacted[index]
     return Redacted("\n".join(redacted), result.counts)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import json
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,6 +33,7 @@ from tests.fakes import (
     serve,
     sha256_hex,
 )
+from tests.fakes.llm_common import TOOL_CALL
 
 HAIKU = "claude-haiku-5-5"  # the fake caches prefixes of 512 tokens and more
 LUNA = "gpt-5.6-luna"  # 1024; a gpt-5 model, so no temperature
@@ -39,7 +41,12 @@ KEY = "sk-test-0123456789abcdef"  # must never show up in a repr or an error
 SYSTEM = "".join(f"Rule {i}: name things for what they do, not how.\n" for i in range(100))
 INSTRUCTIONS = "This repository prefers early returns.\n"
 USER = "diff --git a/x.py b/x.py\n+print('hi')\n"
-SCHEMA: dict[str, object] = {"type": "object", "properties": {"findings": {"type": "array"}}}
+SCHEMA: dict[str, object] = {  # strict-mode shaped, as OpenAI's structured outputs require
+    "type": "object",
+    "properties": {"findings": {"type": "array"}},
+    "required": ["findings"],
+    "additionalProperties": False,
+}
 
 T = TypeVar("T")
 
@@ -205,6 +212,35 @@ def test_anthropic_request_has_one_breakpoint_per_prefix_block() -> None:
     assert with_instructions["max_tokens"] == 512
     assert "temperature" not in with_instructions  # Claude 4.7+ and 5.x reject it
     assert {entry.prefix_sha256 for entry in state.log.entries} == {sha256_hex(SYSTEM)}
+    # The answer is forced through one tool whose input schema is the contract.
+    assert with_instructions["tools"] == [
+        {
+            "name": "submit_review",
+            "description": "Submit the review: the findings and the summary.",
+            "input_schema": SCHEMA,
+        }
+    ]
+    assert with_instructions["tool_choice"] == {"type": "tool", "name": "submit_review"}
+
+
+def test_anthropic_reads_the_answer_from_the_forced_tool_call() -> None:
+    with anthropic_fake() as (url, state):
+        state.responder = lambda m, s, u: '{"findings": [], "summary": "from the tool"}'
+        (answer,) = complete(anthropic(url), request())
+        (text_only,) = complete(anthropic(url), request(json_schema=None))
+    assert state.log.entries[0].response["content"][0]["type"] == "tool_use"
+    assert json.loads(answer.text) == {"findings": [], "summary": "from the tool"}
+    assert state.log.entries[1].response["content"][0]["type"] == "text"
+    assert "tools" not in state.log.entries[1].json
+    assert json.loads(text_only.text)["summary"] == "from the tool"
+
+
+def test_openai_reads_an_answer_sent_as_a_tool_call() -> None:
+    with openai_fake() as (url, state):
+        state.responder = lambda m, s, u: TOOL_CALL + '{"findings": [], "summary": "in a call"}'
+        (answer,) = complete(openai(url), request())
+    assert state.log.entries[0].response["choices"][0]["message"]["content"] is None
+    assert json.loads(answer.text)["summary"] == "in a call"
 
 
 def test_anthropic_usage_writes_the_prefix_then_reads_it() -> None:
@@ -212,10 +248,13 @@ def test_anthropic_usage_writes_the_prefix_then_reads_it() -> None:
     user = count_tokens(USER)
     other = "This repository wants type hints everywhere.\n"
     assert system >= 512  # the fake's minimum for HAIKU
-    with anthropic_fake() as (url, _):
+    with anthropic_fake() as (url, state):
         first, second, third = complete(
             anthropic(url), request(), request(), request(instructions=other)
         )
+    # The forced tool's definition is the first part of the cached prefix.
+    (tool,) = state.log.entries[0].json["tools"]
+    system += count_tokens(json.dumps(tool, ensure_ascii=False, separators=(",", ":")))
     assert first.text == DEFAULT_TEXT and not first.truncated
     assert (first.usage.cache_write_tokens, first.usage.cache_read_tokens) == (
         system + instructions,
@@ -238,7 +277,7 @@ def test_anthropic_usage_writes_the_prefix_then_reads_it() -> None:
 def test_anthropic_truncation_and_token_count() -> None:
     with anthropic_fake(responder=lambda model, system, user: "word " * 50) as (url, _):
         [cut] = complete(anthropic(url), request(max_output_tokens=5))
-        counted = run(anthropic(url), lambda p: p.count_tokens(request()))
+        counted = run(anthropic(url), lambda p: p.count_tokens(request(json_schema=None)))
     assert cut.truncated and cut.usage.output_tokens == 5
     assert counted == count_tokens(SYSTEM) + count_tokens(INSTRUCTIONS) + count_tokens(USER)
 
