@@ -8,6 +8,7 @@ import anthropic
 from anthropic.types import Message, MessageParam, TextBlockParam, ToolParam
 
 from app.errors import ProviderError, ProviderErrorKind
+from app.plan.contract import REVIEW_TOOL_NAME, review_tool
 from app.plan.cost import Usage
 from app.providers.base import Completion, CompletionRequest, conversation
 from app.providers.http_policy import client_options, status_kind
@@ -56,7 +57,7 @@ class AnthropicProvider:
                 # part of the cached prefix (tools -> system -> messages), byte-stable like the
                 # system prompt. https://docs.anthropic.com/en/docs/build-with-claude/tool-use
                 tools=tools or anthropic.omit,
-                tool_choice={"type": "tool", "name": TOOL_NAME} if tools else anthropic.omit,
+                tool_choice={"type": "tool", "name": REVIEW_TOOL_NAME} if tools else anthropic.omit,
                 # No temperature: SDK 1.0 dropped it from the signature, and Opus 4.7+ and the 5.x
                 # models answer 400 to any sampling parameter.
                 # https://platform.claude.com/docs/en/about-claude/model-deprecations
@@ -82,17 +83,15 @@ class AnthropicProvider:
         await self._client.close()
 
 
-TOOL_NAME = "submit_review"
-
-
 def _tools(request: CompletionRequest) -> list[ToolParam]:
     if request.json_schema is None:
         return []
+    tool = review_tool(request.json_schema)
     return [
         {
-            "name": TOOL_NAME,
-            "description": "Submit the review: the findings and the summary.",
-            "input_schema": request.json_schema,
+            "name": tool["name"],
+            "description": tool["description"],
+            "input_schema": tool["input_schema"],
         }
     ]
 

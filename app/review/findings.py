@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import OutputError
 from app.plan.chunks import Chunk
+from app.plan.contract import output_schema
 from app.review.salvage import NoJSONError, salvage_json
 
 Severity = Literal["critical", "major", "minor", "nit"]
@@ -65,48 +64,8 @@ class ParsedAnswer:
 
 
 def output_json_schema() -> dict[str, Any]:
-    """The contract as JSON schema, for providers that constrain output with it.
-
-    Strict-mode shaped (OpenAI structured outputs, Anthropic tools): every property required,
-    optional ones nullable, no additional properties.
-    """
-    return copy.deepcopy(_output_schema())
-
-
-_NULLABLE = {"type": ["string", "null"]}
-_SIDE = {"type": "string", "enum": ["RIGHT", "LEFT"]}
-
-
-@functools.cache
-def _output_schema() -> dict[str, Any]:
-    # Written out, not generated: pydantic's schema has defaults and anyOf that strict modes reject.
-    finding: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            "path": {"type": "string"},
-            "line": {"type": "integer"},
-            "side": _SIDE,
-            "quote": {"type": "string"},
-            "start_line": {"type": ["integer", "null"]},
-            "start_side": {"type": ["string", "null"], "enum": ["RIGHT", "LEFT", None]},
-            "severity": {"type": "string", "enum": list(get_args(Severity))},
-            "category": {"type": "string", "enum": list(get_args(Category))},
-            "title": {"type": "string"},
-            "body": {"type": "string"},
-            "suggestion": _NULLABLE,
-        },
-        "additionalProperties": False,
-    }
-    finding["required"] = list(finding["properties"])
-    return {
-        "type": "object",
-        "properties": {
-            "findings": {"type": "array", "items": finding},
-            "summary": {"type": "string"},
-        },
-        "required": ["findings", "summary"],
-        "additionalProperties": False,
-    }
+    """The contract as JSON schema, for providers that constrain output with it (a copy)."""
+    return output_schema()
 
 
 def parse_output(text: str, truncated: bool = False) -> ParsedAnswer:

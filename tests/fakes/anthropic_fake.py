@@ -165,11 +165,13 @@ def _parse_prompt(body: Any, *, need_max_tokens: bool) -> _Prompt:
     if any(earlier < later for earlier, later in zip(ttls, ttls[1:], strict=False)):
         raise _Invalid("a ttl='1h' cache_control block must not come after a ttl='5m' block")
 
-    # The fingerprint our tests compare: system text up to the first cache_control block.
+    # The fingerprint our tests compare: the tools' JSON, then the system text up to the first
+    # cache_control block (tools come first in the prefix).
     fingerprint = None
+    tool_text = "".join(segment.text for segment in segments if segment.kind == "tool")
     for index, segment in enumerate(system):
         if segment.ttl is not None:
-            fingerprint = sha256_hex("".join(s.text for s in system[: index + 1]))
+            fingerprint = sha256_hex(tool_text + "".join(s.text for s in system[: index + 1]))
             break
     return _Prompt(
         model=model,

@@ -17,11 +17,13 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from app.errors import ConfigError, ProviderError, ProviderErrorKind
+from app.plan.contract import review_tool
 from app.providers.anthropic_api import AnthropicProvider
 from app.providers.base import Completion, CompletionRequest, Provider, conversation
 from app.providers.http_policy import retry_after_cap
 from app.providers.openai_api import OpenAICompatProvider
 from app.providers.registry import PROVIDER_ENV, available, build_provider, open_providers
+from app.review.findings import output_json_schema
 from app.settings import GEMINI_OPENAI_URL, Settings
 from tests.fakes import (
     DEFAULT_TEXT,
@@ -106,6 +108,7 @@ def openai(url: str, name: str = "openai", **env: str) -> OpenAICompatProvider:
         settings(**env),
         send_cache_key=on_openai,
         json_schema=name != "local",
+        strict_schema=on_openai,  # as the registry builds them
     )
 
 
@@ -211,7 +214,9 @@ def test_anthropic_request_has_one_breakpoint_per_prefix_block() -> None:
     assert with_instructions["messages"] == [{"role": "user", "content": USER}]
     assert with_instructions["max_tokens"] == 512
     assert "temperature" not in with_instructions  # Claude 4.7+ and 5.x reject it
-    assert {entry.prefix_sha256 for entry in state.log.entries} == {sha256_hex(SYSTEM)}
+    # The fingerprint covers the tool (first in the prefix) and the system prompt.
+    tool = json.dumps(review_tool(SCHEMA), ensure_ascii=False, separators=(",", ":"))
+    assert {entry.prefix_sha256 for entry in state.log.entries} == {sha256_hex(tool + SYSTEM)}
     # The answer is forced through one tool whose input schema is the contract.
     assert with_instructions["tools"] == [
         {
@@ -300,7 +305,7 @@ def test_openai_request_mapping() -> None:
     assert "temperature" not in body  # gpt-5 models reject it
     assert body["response_format"] == {
         "type": "json_schema",
-        "json_schema": {"name": "review", "schema": SCHEMA, "strict": False},
+        "json_schema": {"name": "review", "schema": SCHEMA, "strict": True},
     }
     assert entry.prefix_sha256 == sha256_hex(SYSTEM + INSTRUCTIONS)
 
@@ -477,3 +482,30 @@ def test_the_hook_rewrites_only_waits_above_the_cap(
 
     asyncio.run(go())
     assert {name: response.headers[name] for name in expected} == expected
+
+
+def test_openai_sends_the_review_schema_strict_and_the_fake_accepts_it() -> None:
+    with openai_fake() as (url, state):
+        (answer,) = complete(openai(url), request(json_schema=output_json_schema()))
+    sent = state.log.entries[0].json["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["strict"] is True
+    assert sent["json_schema"]["schema"] == output_json_schema()
+    assert answer.text == DEFAULT_TEXT
+
+
+def test_the_openai_fake_refuses_a_schema_strict_mode_cannot_take() -> None:
+    loose = {"type": "object", "properties": {"findings": {"type": "array"}}}
+    with openai_fake() as (url, _), pytest.raises(ProviderError) as caught:
+        complete(openai(url), request(json_schema=loose))
+    assert caught.value.kind is ProviderErrorKind.BAD_REQUEST
+
+
+def test_local_servers_get_a_schema_only_when_the_operator_says_they_take_it() -> None:
+    with openai_fake() as (url, state):
+        for flag in ("false", "true"):
+            env = {"LOCAL_LLM_BASE_URL": url + "/v1", "LOCAL_LLM_JSON_SCHEMA": flag}
+            provider = build_provider("local", Settings.from_env(env))
+            complete(provider, request(json_schema=output_json_schema()))
+    plain, constrained = (e.json for e in state.log.entries)
+    assert "response_format" not in plain
+    assert constrained["response_format"]["json_schema"]["strict"] is False

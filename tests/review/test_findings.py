@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from app.errors import OutputError
 from app.plan.chunks import Chunk
+from app.plan.contract import CATEGORIES, SEVERITIES
 from app.plan.planner import build_plan
-from app.review.findings import fingerprint_of, parse_output, place
+from app.review.findings import (
+    Category,
+    FindingOut,
+    Severity,
+    fingerprint_of,
+    output_json_schema,
+    parse_output,
+    place,
+)
 from tests.conftest import InputsFactory
 
 DIFF = (
@@ -202,3 +211,11 @@ def test_a_moved_range_moves_with_its_end(chunks: list[Chunk]) -> None:
     item = _finding(line=14, start_line=13, start_side="RIGHT", quote="c = 4")
     (placed,) = place(parse_output(json.dumps({"findings": [item]})).output, chunks, "r")
     assert placed.inline and (placed.start_line, placed.line) == (11, 12)
+
+
+def test_the_schema_names_what_the_validator_accepts() -> None:
+    assert get_args(Severity) == SEVERITIES and get_args(Category) == CATEGORIES
+    schema = output_json_schema()
+    finding = schema["properties"]["findings"]["items"]
+    assert set(finding["required"]) == set(FindingOut.model_fields)  # strict: all listed
+    assert finding["additionalProperties"] is False and schema["additionalProperties"] is False
