@@ -184,7 +184,9 @@ async def _run_tier(
             source="eval", tenant=EVAL_TENANT, repository=case.id, run_uid=uid, routing_ms=plan_ms
         )
         # Recorded as it finishes: money spent is in the ledger even if a later case crashes.
-        await asyncio.to_thread(record_review, record, result, context, now)
+        # A scripted model spends nothing and is no baseline for real ones: it is not recorded.
+        if script is None:
+            await asyncio.to_thread(record_review, record, result, context, now)
         intents = tuple(model.intents.values()) if model is not None else ()
         out.append(CaseRun(case, tier, result, plan_ms, score_run(case, result, tier), intents))
     return out
@@ -196,13 +198,14 @@ class _Script:
 
     behaviour: Behaviour
     cache: PromptCache
+    seed: int = 0
 
     def providers(
         self, case: EvalCase, plan: Plan, inputs: PlanInputs
     ) -> tuple[ScriptedModel, dict[str, Provider]]:
         """The case's model and a provider of that model under every name the plan routes to."""
         skip = frozenset({inputs.prompts.summary})  # the summary's findings are never placed
-        model = ScriptedModel(case, self.behaviour, skip_systems=skip)
+        model = ScriptedModel(case, self.behaviour, seed=self.seed, skip_systems=skip)
         names = {p.request.route.model.provider for p in plan.requests}
         for tier in inputs.config.tiers.values():
             if tier.alternate is not None:
@@ -219,10 +222,12 @@ def run_eval(
     engine: Engine,
     now: float,
     behaviour: Behaviour | None = None,
+    seed: int = 0,
 ) -> EvalRun:
     """Plan every (case, tier), check keys, run tiers concurrently, store and compare.
 
-    With `behaviour`, a scripted model answers every request in-process (no keys needed).
+    With `behaviour`, a scripted model answers every request in-process (no keys needed); `seed`
+    varies its mistakes.
     """
     jobs: dict[str, list[tuple[EvalCase, Plan, PlanInputs, float]]] = {}
     ready = available(settings)
@@ -238,7 +243,7 @@ def run_eval(
     uid = uuid.uuid4().hex
     options = EngineOptions(tenant=EVAL_TENANT, concurrency=settings.concurrency)
 
-    script = None if behaviour is None else _Script(behaviour, PromptCache())
+    script = None if behaviour is None else _Script(behaviour, PromptCache(), seed)
 
     async def go() -> list[list[CaseRun]]:
         counts: dict[str, int] = {}
@@ -252,6 +257,8 @@ def run_eval(
 
     runs = tuple(r for per_tier in asyncio.run(go()) for r in per_tier)
     scores = [s for r in runs for s in r.scores]
+    if behaviour is not None:  # scored, but neither stored nor compared with real runs
+        return EvalRun(uid, now, tuple(tiers), runs, tuple(compare(scores, [])), behaviour)
     comparisons = compare(scores, load_history(engine, {s.tier for s in scores}, uid))
     record_scores(engine, uid, now, scores)
     return EvalRun(uid, now, tuple(tiers), runs, tuple(comparisons), behaviour)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
@@ -63,6 +64,8 @@ class OpenAICompatProvider:
         messages = _messages(request)
         max_tokens = request.max_output_tokens
         schema = request.json_schema if self._json_schema else None
+        if schema is not None and self.name == "gemini":
+            schema = gemini_schema(schema)
         try:
             reply = await self._client.chat.completions.create(
                 model=request.model,
@@ -96,6 +99,33 @@ class OpenAICompatProvider:
     async def aclose(self) -> None:
         """Close the SDK client and its connection pool."""
         await self._client.close()
+
+
+def gemini_schema(schema: Any) -> Any:
+    """The schema in the OpenAPI 3.0 subset Gemini's response schema takes.
+
+    `"type": [X, "null"]` becomes `"type": X, "nullable": true`, null leaves the enums, and
+    `additionalProperties` goes: Gemini's structured output does not list them.
+    https://ai.google.dev/gemini-api/docs/structured-output
+    """
+    if isinstance(schema, list):
+        return [gemini_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "additionalProperties":
+            continue
+        if key == "type" and isinstance(value, list):
+            kinds = [kind for kind in value if kind != "null"]
+            out["type"] = kinds[0] if len(kinds) == 1 else kinds
+            if len(kinds) < len(value):
+                out["nullable"] = True
+        elif key == "enum" and isinstance(value, list):
+            out["enum"] = [item for item in value if item is not None]
+        else:
+            out[key] = gemini_schema(value)
+    return out
 
 
 def _messages(request: CompletionRequest) -> list[ChatCompletionMessageParam]:

@@ -21,7 +21,7 @@ from app.plan.contract import review_tool
 from app.providers.anthropic_api import AnthropicProvider
 from app.providers.base import Completion, CompletionRequest, Provider, conversation
 from app.providers.http_policy import retry_after_cap
-from app.providers.openai_api import OpenAICompatProvider
+from app.providers.openai_api import OpenAICompatProvider, gemini_schema
 from app.providers.registry import PROVIDER_ENV, available, build_provider, open_providers
 from app.review.findings import output_json_schema
 from app.settings import GEMINI_OPENAI_URL, Settings
@@ -509,3 +509,16 @@ def test_local_servers_get_a_schema_only_when_the_operator_says_they_take_it() -
     plain, constrained = (e.json for e in state.log.entries)
     assert "response_format" not in plain
     assert constrained["response_format"]["json_schema"]["strict"] is False
+
+
+def test_gemini_gets_the_schema_in_the_subset_it_takes() -> None:
+    with openai_fake() as (url, state):
+        complete(openai(url, "gemini"), request(json_schema=output_json_schema()))
+    sent = state.log.entries[0].json["response_format"]["json_schema"]
+    assert sent["strict"] is False
+    text = json.dumps(sent["schema"])
+    assert "additionalProperties" not in text and "null" not in text.replace("nullable", "")
+    finding = sent["schema"]["properties"]["findings"]["items"]["properties"]
+    assert finding["start_line"] == {"type": "integer", "nullable": True}
+    assert finding["start_side"] == {"type": "string", "nullable": True, "enum": ["RIGHT", "LEFT"]}
+    assert gemini_schema(output_json_schema())["required"] == ["findings", "summary"]
