@@ -106,11 +106,15 @@ def parse_output(text: str, truncated: bool = False) -> ParsedAnswer:
             dropped.append(f"finding {index}: neither a line nor a quote")
             continue
         findings.append(finding.model_copy(update={"title": title}))
-    summary = data.get("summary")
-    summary = summary[:20000] if isinstance(summary, str) else ""
     if dropped and not findings:
         raise OutputError("no finding in the answer is usable: " + "; ".join(dropped[:3]))
-    return ParsedAnswer(ReviewOut(findings=findings, summary=summary), tuple(dropped))
+    summary = data.get("summary")
+    try:
+        text = summary[:20000] if isinstance(summary, str) else ""
+        output = ReviewOut(findings=findings, summary=text)
+    except ValidationError:  # a summary that is not text (a lone surrogate): left out
+        output = ReviewOut(findings=findings)
+    return ParsedAnswer(output, tuple(dropped))
 
 
 def _first_sentence(body: str) -> str:
