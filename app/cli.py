@@ -99,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     evals.add_argument("--config", type=Path, metavar="PATH", help="a tiered-review.yml")
     evals.add_argument("--format", choices=["table", "json"], default="table")
     evals.add_argument("--report", type=Path, metavar="PATH", help="also write the JSON report")
+    evals.add_argument(
+        "--model-behaviour",
+        choices=["careful", "sloppy"],
+        help="answer with a scripted model that reports the planted defects, no API key needed "
+        "(sloppy: with the mistakes small models make)",
+    )
     report = sub.add_parser("report", help="what the ledger's reviews cost, and what they saved")
     report.add_argument(
         "--db",

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     gemini_base_url: str = Field(GEMINI_OPENAI_URL, alias="GEMINI_BASE_URL")
     local_llm_base_url: str | None = Field(None, alias="LOCAL_LLM_BASE_URL")
     local_llm_api_key: SecretStr | None = Field(None, alias="LOCAL_LLM_API_KEY")
+    local_llm_json_schema: bool = Field(False, alias="LOCAL_LLM_JSON_SCHEMA")
 
     github_token: SecretStr | None = Field(None, alias="GITHUB_TOKEN")
     github_api_url: str = Field("https://api.github.com", alias="GITHUB_API_URL")

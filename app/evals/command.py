@@ -37,6 +37,8 @@ from app.evals.core import (
     score_case,
 )
 from app.evals.output import eval_json, print_eval
+from app.evals.scripted import PromptCache, ScriptedProvider
+from app.evals.sloppy import Behaviour, Intent, ScriptedModel
 from app.plan.config import Config, Mode, Task
 from app.plan.packing import PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
@@ -67,6 +69,7 @@ class CaseRun:
     result: ReviewResult
     plan_ms: float
     scores: tuple[Score, ...]
+    intents: tuple[Intent, ...] = ()  # what a scripted model meant to report
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ class EvalRun:
     tiers: tuple[str, ...]
     runs: tuple[CaseRun, ...]
     comparisons: tuple[Comparison, ...]
+    behaviour: Behaviour | None = None  # the scripted model that answered, if any
 
     @property
     def cost_usd(self) -> float:
@@ -167,18 +171,47 @@ async def _run_tier(
     record: Engine,
     uid: str,
     now: float,
+    script: _Script | None = None,
 ) -> list[CaseRun]:
     """The cases of one tier one after another, so that each reads the cache the first wrote."""
     out: list[CaseRun] = []
     for case, plan, inputs, plan_ms in jobs:
+        model: ScriptedModel | None = None
+        if script is not None:
+            model, providers = script.providers(case, plan, inputs)
         result = await run_review(plan, providers, inputs.config, inputs.catalog, options, counts)
         context = ReviewContext(
             source="eval", tenant=EVAL_TENANT, repository=case.id, run_uid=uid, routing_ms=plan_ms
         )
         # Recorded as it finishes: money spent is in the ledger even if a later case crashes.
-        await asyncio.to_thread(record_review, record, result, context, now)
-        out.append(CaseRun(case, tier, result, plan_ms, score_run(case, result, tier)))
+        # A scripted model spends nothing and is no baseline for real ones: it is not recorded.
+        if script is None:
+            await asyncio.to_thread(record_review, record, result, context, now)
+        intents = tuple(model.intents.values()) if model is not None else ()
+        out.append(CaseRun(case, tier, result, plan_ms, score_run(case, result, tier), intents))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Script:
+    """Scripted providers in place of the real ones: one model per case, one shared cache."""
+
+    behaviour: Behaviour
+    cache: PromptCache
+    seed: int = 0
+
+    def providers(
+        self, case: EvalCase, plan: Plan, inputs: PlanInputs
+    ) -> tuple[ScriptedModel, dict[str, Provider]]:
+        """The case's model and a provider of that model under every name the plan routes to."""
+        skip = frozenset({inputs.prompts.summary})  # the summary's findings are never placed
+        model = ScriptedModel(case, self.behaviour, seed=self.seed, skip_systems=skip)
+        names = {p.request.route.model.provider for p in plan.requests}
+        for tier in inputs.config.tiers.values():
+            if tier.alternate is not None:
+                names.add(inputs.catalog.get(tier.alternate).provider)
+        count = inputs.counter.count
+        return model, {n: ScriptedProvider(n, model, count, self.cache) for n in sorted(names)}
 
 
 def run_eval(
@@ -188,8 +221,14 @@ def run_eval(
     settings: Settings,
     engine: Engine,
     now: float,
+    behaviour: Behaviour | None = None,
+    seed: int = 0,
 ) -> EvalRun:
-    """Plan every (case, tier), check keys, run tiers concurrently, store and compare."""
+    """Plan every (case, tier), check keys, run tiers concurrently, store and compare.
+
+    With `behaviour`, a scripted model answers every request in-process (no keys needed); `seed`
+    varies its mistakes.
+    """
     jobs: dict[str, list[tuple[EvalCase, Plan, PlanInputs, float]]] = {}
     ready = available(settings)
     for tier in tiers:
@@ -198,26 +237,31 @@ def run_eval(
             started = time.perf_counter()
             plan = build_plan(case.diff, inputs)
             plan_ms = (time.perf_counter() - started) * 1000
-            require_keys(plan, ready)
+            if behaviour is None:
+                require_keys(plan, ready)
             jobs.setdefault(tier, []).append((case, plan, inputs, plan_ms))
     uid = uuid.uuid4().hex
     options = EngineOptions(tenant=EVAL_TENANT, concurrency=settings.concurrency)
+
+    script = None if behaviour is None else _Script(behaviour, PromptCache(), seed)
 
     async def go() -> list[list[CaseRun]]:
         counts: dict[str, int] = {}
         async with open_providers(settings) as providers:
             return await asyncio.gather(
                 *(
-                    _run_tier(jobs[t], t, providers, options, counts, engine, uid, now)
+                    _run_tier(jobs[t], t, providers, options, counts, engine, uid, now, script)
                     for t in tiers
                 )
             )
 
     runs = tuple(r for per_tier in asyncio.run(go()) for r in per_tier)
     scores = [s for r in runs for s in r.scores]
+    if behaviour is not None:  # scored, but neither stored nor compared with real runs
+        return EvalRun(uid, now, tuple(tiers), runs, tuple(compare(scores, [])), behaviour)
     comparisons = compare(scores, load_history(engine, {s.tier for s in scores}, uid))
     record_scores(engine, uid, now, scores)
-    return EvalRun(uid, now, tuple(tiers), runs, tuple(comparisons))
+    return EvalRun(uid, now, tuple(tiers), runs, tuple(comparisons), behaviour)
 
 
 def record_scores(engine: Engine, uid: str, now: float, scores: Sequence[Score]) -> None:
@@ -273,7 +317,8 @@ def run_eval_command(args: argparse.Namespace, out: Console) -> int:
     )
     engine = open_database(settings.database)
     try:
-        run = run_eval(cases, tiers, base, settings, engine, time.time())
+        behaviour = None if args.model_behaviour is None else Behaviour(args.model_behaviour)
+        run = run_eval(cases, tiers, base, settings, engine, time.time(), behaviour)
     finally:
         engine.dispose()
     doc = eval_json(run)

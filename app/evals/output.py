@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.evals.core import CLIFF_POINTS, TOLERANCE, Comparison, Tally
+from app.evals.sloppy import IntentTally, tally_intents
 from app.plan.tiers import TIERS
 
 if TYPE_CHECKING:
@@ -97,12 +98,40 @@ def eval_json(run: EvalRun) -> dict[str, Any]:
             for r in run.runs
         ],
         "failed_requests": failed,
+        "model_behaviour": _behaviour_json(run),
         "totals": {
             "cases": len({r.case.id for r in run.runs}),
             "case_runs": len(run.runs),
             "cost_usd": round(run.cost_usd, 6),
             "cliffs": len(run.cliffs),
         },
+    }
+
+
+def _intents(run: EvalRun) -> IntentTally:
+    tallies = [tally_intents(r.intents, r.result.findings) for r in run.runs]
+    return IntentTally(*(sum(getattr(t, k) for t in tallies) for k in IntentTally.__slots__))
+
+
+def _behaviour_json(run: EvalRun) -> dict[str, Any] | None:
+    """How the scripted model's intended findings fared; None when real models answered."""
+    if run.behaviour is None:
+        return None
+    intents = _intents(run)
+    answered = [o for r in run.runs for o in r.result.requests if o.status != "skipped"]
+    repairs = sum(o.repairs for o in answered)
+    return {
+        "behaviour": str(run.behaviour),
+        "intended_findings": intents.meant,
+        "inline_on_intended_line": intents.inline_on_line,
+        "inline_share": _ratio(intents.inline_share),
+        "kept_elsewhere": intents.elsewhere,
+        "lost": intents.lost,
+        "requests": len(answered),
+        "repair_turns": repairs,
+        "repairs_per_request": _ratio(repairs / len(answered)) if answered else None,
+        "failed_requests": sum(o.status == "failed" for o in answered),
+        "cost_usd": round(run.cost_usd, 6),
     }
 
 
@@ -151,6 +180,15 @@ def print_eval(run: EvalRun, console: Console) -> None:
                 console.print(
                     f"[yellow]{o.status}[/yellow] {r.case.id} on {r.tier}: {o.id}: {o.reason}"
                 )
+    doc = _behaviour_json(run)
+    if doc is not None:
+        console.print(
+            f"Scripted model ({doc['behaviour']}): {doc['inline_on_intended_line']} of "
+            f"{doc['intended_findings']} intended findings inline on their line "
+            f"({_pct(doc['inline_share'])}), {doc['kept_elsewhere']} elsewhere, {doc['lost']} "
+            f"lost; {doc['repair_turns']} repair turns over {doc['requests']} requests "
+            f"({_pct(doc['repairs_per_request'])}); {doc['failed_requests']} failed."
+        )
     for c in run.cliffs:
         before, now = c.shared_baseline, c.shared_current
         if before is None or now is None:  # a cliff always has both; keeps mypy honest

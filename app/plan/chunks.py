@@ -49,10 +49,10 @@ class Chunk:
     skipped: SkipReason | None
     private: bool
     instructions: tuple[str, ...]
-    text: str  # the chunk as unified diff: file header then hunks
+    text: str  # the chunk as models read it: file header then numbered hunks
     tokens: int  # o200k tokens of `text`
     header_tokens: int = 0
-    hunk_tokens: tuple[int, ...] = ()  # o200k tokens of each hunk's text
+    hunk_tokens: tuple[int, ...] = ()  # o200k tokens of each hunk's numbered text
     signatures: tuple[str, ...] = ()  # public definitions changed in the whole file
     score: float | None = None  # the difficulty model's score (None: legacy model or skipped)
     ambiguous: bool = False  # the score fell in the model's ambiguous band
@@ -124,7 +124,7 @@ class Chunker:
             reason: SkipReason | None,
             per_hunk: tuple[int, ...] = (),
         ) -> Chunk:
-            text = file.header + "".join(h.text for h in hunks) if reason is None else ""
+            text = file.header + "".join(h.numbered for h in hunks) if reason is None else ""
             return Chunk(
                 id=chunk_id(file.path, hunks[0].index if hunks else 0),
                 path=file.path,
@@ -157,7 +157,7 @@ class Chunker:
         groups: list[tuple[list[Hunk], list[int]]] = []
         used = 0  # tokens of the open group
         for hunk in file.hunks:
-            tokens = count(hunk.text)
+            tokens = count(hunk.numbered)
             if groups and header_tokens + used + tokens <= budget:
                 groups[-1][0].append(hunk)
                 groups[-1][1].append(tokens)

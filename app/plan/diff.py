@@ -12,6 +12,7 @@ from unidiff.patch import Hunk as UnidiffHunk
 from unidiff.patch import PatchedFile, PatchSet
 
 from app.errors import DiffError
+from app.plan.numbering import number_lines
 
 
 class Side(StrEnum):
@@ -50,6 +51,7 @@ class Hunk:
     kinds: str  # one character per line: "+", "-", " " or "\\"
     added_lines: tuple[str, ...]
     removed_lines: tuple[str, ...]
+    numbered: str = ""  # `text` with each line's old and new number, as models read it
 
     def anchors(self, path: str) -> tuple[Anchor, ...]:
         """Every reviewable line of the hunk as a GitHub anchor."""
@@ -144,14 +146,19 @@ def _hunk(index: int, hunk: UnidiffHunk) -> Hunk:
     body = "".join([line.line_type + line.value for line in lines])
     if body and not body.endswith("\n"):  # the last line of a file without a final newline
         body += "\n"
+    kinds = "".join([line.line_type for line in lines])
+    unified = [line.line_type + line.value.rstrip("\r\n") for line in lines]
     return Hunk(
         index=index,
         text=head + body,
         source_start=hunk.source_start,
         target_start=hunk.target_start,
-        kinds="".join([line.line_type for line in lines]),
+        kinds=kinds,
         added_lines=tuple([line.value for line in lines if line.line_type == "+"]),
         removed_lines=tuple([line.value for line in lines if line.line_type == "-"]),
+        numbered=number_lines(
+            head.rstrip("\n"), kinds, unified, hunk.source_start, hunk.target_start
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from app.plan.catalog import ModelSpec
 from app.plan.chunks import Chunk
 from app.plan.config import Config, Difficulty, Task
 from app.plan.context import surrounding_code
+from app.plan.contract import tool_text
 from app.plan.difficulty import FileKind
 from app.plan.notices import Note
 from app.plan.routing import Route
@@ -75,7 +76,7 @@ class Request:
     system: str
     instructions: str
     user: str
-    prefix_o200k: int  # the system prompt
+    prefix_o200k: int  # the answer tool's definition and the system prompt
     cached_o200k: int  # system prompt + repo instructions: both sit before cache breakpoints
     input_o200k: int  # everything sent
     diff_o200k: int  # the part of the tail that is diff
@@ -130,7 +131,7 @@ class Packer:
     ) -> Request:
         system = self.prompts.for_task(task)
         instructions = self.instructions_block()
-        prefix = self.count_once(system)
+        prefix = self.count_once(tool_text()) + self.count_once(system)  # tool first, then system
         cached = prefix + (self.count_once(instructions) if instructions else 0)
         est = self.config.requests.output_estimate[task]
         max_out = min(self.config.requests.max_output_tokens[task], route.model.max_output)
@@ -191,7 +192,8 @@ class Packer:
         """Greedy, in path order: a request takes chunks while under the tier's input budget."""
         budget = self.config.tiers[route.tier].max_input_tokens
         limit = self.config.requests.max_chunks
-        base = self.count_once(self.prompts.review) + self.count_once(self.header(with_body=True))
+        base = self.count_once(tool_text()) + self.count_once(self.prompts.review)
+        base += self.count_once(self.header(with_body=True))
         groups: list[list[Chunk]] = []
         used = 0
         for chunk in chunks:
@@ -228,10 +230,10 @@ class Packer:
         notes: tuple[Note, ...] = ()
         diff_tokens = 0
         for chunk in ranked:
-            trimmed = [_trim(h.text) for h in chunk.hunks]
+            trimmed = [_trim(h.numbered) for h in chunk.hunks]
             # A cut hunk keeps about its share of characters; skip counting what clearly won't fit.
             guess = chunk.header_tokens + sum(
-                size * len(cut) // max(1, len(hunk.text))
+                size * len(cut) // max(1, len(hunk.numbered))
                 for hunk, cut, size in zip(chunk.hunks, trimmed, chunk.hunk_tokens, strict=True)
             )
             if used + guess * 4 // 5 > budget:
@@ -240,7 +242,7 @@ class Packer:
             text = chunk.file.header + "".join(trimmed)
             # untrimmed hunks keep their counts; only the cut ones are counted again
             tokens = chunk.header_tokens + sum(
-                size if cut is hunk.text else self.count(cut)
+                size if cut is hunk.numbered else self.count(cut)
                 for hunk, cut, size in zip(chunk.hunks, trimmed, chunk.hunk_tokens, strict=True)
             )
             if used + tokens > budget:

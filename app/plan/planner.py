@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from app.plan.catalog import Catalog, ModelSpec
 from app.plan.chunks import Chunk, SkipReason, build_chunker, cap_formatter_run
 from app.plan.config import Config, Difficulty, Mode, Task
+from app.plan.contract import tool_text
 from app.plan.cost import Priced, price_all
 from app.plan.diff import parse_diff
 from app.plan.difficulty import build_classifier
@@ -139,7 +140,8 @@ def _finish(
     frontier = price_all(requests, counter, on=router.models[Tier.FRONTIER])
     middle = price_all(requests, counter, on=router.models[Tier.MIDDLE])
     planned = tuple(
-        PlannedRequest(r, p, fingerprint(r.system)) for r, p in zip(requests, priced, strict=True)
+        PlannedRequest(r, p, fingerprint(tool_text() + r.system))
+        for r, p in zip(requests, priced, strict=True)
     )
     totals = Totals(
         est_cost_usd=sum(p.est_cost_usd for p in priced),
@@ -225,7 +227,7 @@ def _fit_window(route: Route, chunks: list[Chunk], packer: Packer, router: Route
     kept = list(chunk.hunks)
     while len(kept) > 1:
         kept.pop()
-        text = chunk.file.header + "".join(h.text for h in kept)
+        text = chunk.file.header + "".join(h.numbered for h in kept)
         smaller = replace(chunk, hunks=tuple(kept), text=text, tokens=packer.count(text))
         request = packer.review(
             "pending",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import anthropic
-from anthropic.types import Message, MessageParam, TextBlockParam
+from anthropic.types import Message, MessageParam, TextBlockParam, ToolParam
 
 from app.errors import ProviderError, ProviderErrorKind
+from app.plan.contract import REVIEW_TOOL_NAME, review_tool
 from app.plan.cost import Usage
 from app.providers.base import Completion, CompletionRequest, conversation
 from app.providers.http_policy import client_options, status_kind
@@ -45,12 +46,18 @@ class AnthropicProvider:
     async def complete(self, request: CompletionRequest) -> Completion:
         """One Messages call, with cache breakpoints after the system prompt and instructions."""
         system, messages = _system(request), _messages(request)
+        tools = _tools(request)
         try:
             message = await self._client.messages.create(
                 model=request.model,
                 system=system,
                 messages=messages,
                 max_tokens=request.max_output_tokens,
+                # A forced tool constrains the answer to the schema; its definition is the first
+                # part of the cached prefix (tools -> system -> messages), byte-stable like the
+                # system prompt. https://docs.anthropic.com/en/docs/build-with-claude/tool-use
+                tools=tools or anthropic.omit,
+                tool_choice={"type": "tool", "name": REVIEW_TOOL_NAME} if tools else anthropic.omit,
                 # No temperature: SDK 1.0 dropped it from the signature, and Opus 4.7+ and the 5.x
                 # models answer 400 to any sampling parameter.
                 # https://platform.claude.com/docs/en/about-claude/model-deprecations
@@ -63,8 +70,9 @@ class AnthropicProvider:
         """The exact input count from `POST /v1/messages/count_tokens` (free, rate-limited)."""
         system, messages = _system(request), _messages(request)
         try:
+            tools = _tools(request)
             counted = await self._client.messages.count_tokens(
-                model=request.model, system=system, messages=messages
+                model=request.model, system=system, messages=messages, tools=tools or anthropic.omit
             )
         except _SDK_FAILURES as exc:
             raise _provider_error(exc) from exc
@@ -73,6 +81,19 @@ class AnthropicProvider:
     async def aclose(self) -> None:
         """Close the SDK client and its connection pool."""
         await self._client.close()
+
+
+def _tools(request: CompletionRequest) -> list[ToolParam]:
+    if request.json_schema is None:
+        return []
+    tool = review_tool(request.json_schema)
+    return [
+        {
+            "name": tool["name"],
+            "description": tool["description"],
+            "input_schema": tool["input_schema"],
+        }
+    ]
 
 
 def _system(request: CompletionRequest) -> list[TextBlockParam]:
@@ -105,7 +126,11 @@ def _completion(message: Message) -> Completion:
     usage = message.usage
     if usage is None or message.content is None:
         raise ProviderError("anthropic", ProviderErrorKind.MALFORMED, "no usage or content")
+    # The forced tool's input is the answer; a text answer (no tools sent) is taken as is.
+    calls = [block.input for block in message.content if block.type == "tool_use"]
     text = "".join(block.text for block in message.content if block.type == "text")
+    if calls:
+        text = json.dumps(calls[0], ensure_ascii=False)
     return Completion(
         text=text,
         usage=Usage(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
@@ -39,10 +40,12 @@ class OpenAICompatProvider:
         *,
         send_cache_key: bool,
         json_schema: bool,
+        strict_schema: bool = False,
     ) -> None:
         self.name = name
         self._send_cache_key = send_cache_key
         self._json_schema = json_schema
+        self._strict = strict_schema
         # Only OpenAI knows `max_completion_tokens`; compatible servers may know only the old name.
         self._new_max_tokens = name == "openai"
         timeout = settings.llm_timeout_s
@@ -61,6 +64,8 @@ class OpenAICompatProvider:
         messages = _messages(request)
         max_tokens = request.max_output_tokens
         schema = request.json_schema if self._json_schema else None
+        if schema is not None and self.name == "gemini":
+            schema = gemini_schema(schema)
         try:
             reply = await self._client.chat.completions.create(
                 model=request.model,
@@ -71,12 +76,13 @@ class OpenAICompatProvider:
                 # A stable key per prefix and tenant raises OpenAI's cache hit rate; others reject
                 # or ignore it. https://platform.openai.com/docs/guides/prompt-caching
                 prompt_cache_key=request.cache_key if self._send_cache_key else openai.omit,
-                # Non-strict: strict mode needs every property required and no free-form objects.
+                # Strict where the API guarantees the schema (OpenAI): the schema has every
+                # property required and no additional ones, as strict mode demands.
                 # https://platform.openai.com/docs/guides/structured-outputs
                 response_format=(
                     {
                         "type": "json_schema",
-                        "json_schema": {"name": "review", "schema": schema, "strict": False},
+                        "json_schema": {"name": "review", "schema": schema, "strict": self._strict},
                     }
                     if schema is not None
                     else openai.omit
@@ -93,6 +99,33 @@ class OpenAICompatProvider:
     async def aclose(self) -> None:
         """Close the SDK client and its connection pool."""
         await self._client.close()
+
+
+def gemini_schema(schema: Any) -> Any:
+    """The schema in the OpenAPI 3.0 subset Gemini's response schema takes.
+
+    `"type": [X, "null"]` becomes `"type": X, "nullable": true`, null leaves the enums, and
+    `additionalProperties` goes: Gemini's structured output does not list them.
+    https://ai.google.dev/gemini-api/docs/structured-output
+    """
+    if isinstance(schema, list):
+        return [gemini_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "additionalProperties":
+            continue
+        if key == "type" and isinstance(value, list):
+            kinds = [kind for kind in value if kind != "null"]
+            out["type"] = kinds[0] if len(kinds) == 1 else kinds
+            if len(kinds) < len(value):
+                out["nullable"] = True
+        elif key == "enum" and isinstance(value, list):
+            out["enum"] = [item for item in value if item is not None]
+        else:
+            out[key] = gemini_schema(value)
+    return out
 
 
 def _messages(request: CompletionRequest) -> list[ChatCompletionMessageParam]:
@@ -113,11 +146,16 @@ def _completion(provider: str, reply: ChatCompletion) -> Completion:
     if usage is None or not reply.choices:
         raise ProviderError(provider, ProviderErrorKind.MALFORMED, "no usage or choices")
     choice = reply.choices[0]
+    text = choice.message.content or ""
+    calls = choice.message.tool_calls or []
+    if not text.strip() and calls:  # some local models answer with a tool call instead of text
+        function = getattr(calls[0], "function", None)
+        text = str(getattr(function, "arguments", "") or "")
     details = usage.prompt_tokens_details
     read = (details.cached_tokens or 0) if details else 0
     write = (details.cache_write_tokens or 0) if details else 0  # explicit caching on gpt-5.6+
     return Completion(
-        text=choice.message.content or "",
+        text=text,
         usage=Usage(
             # cached_tokens (and cache_write_tokens) are subsets of prompt_tokens.
             fresh_input_tokens=max(usage.prompt_tokens - read - write, 0),

@@ -73,7 +73,13 @@ def _openai(settings: Settings) -> Provider:
 
     key = _text(settings.openai_api_key)
     return OpenAICompatProvider(
-        "openai", key, settings.openai_base_url, settings, send_cache_key=True, json_schema=True
+        "openai",
+        key,
+        settings.openai_base_url,
+        settings,
+        send_cache_key=True,
+        json_schema=True,
+        strict_schema=True,
     )
 
 
@@ -92,7 +98,14 @@ def _local(settings: Settings) -> Provider:
     # Most local servers (llama.cpp, vLLM, Ollama) ignore the key, but the SDK insists on one.
     key = _text(settings.local_llm_api_key) or "not-needed"
     return OpenAICompatProvider(
-        "local", key, settings.local_llm_base_url, settings, send_cache_key=False, json_schema=False
+        "local",
+        key,
+        settings.local_llm_base_url,
+        settings,
+        send_cache_key=False,
+        # Only when the operator says the server takes response_format (vLLM, llama.cpp, Ollama
+        # do; older builds answer 400).
+        json_schema=settings.local_llm_json_schema,
     )
 
 

@@ -59,6 +59,7 @@ class _Answer:
     spec: ModelSpec
     first: bool  # the first call with this prefix on this model in the review
     calls: int = 1  # 2 with a repair turn
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -191,7 +192,7 @@ async def _execute(run: _Run, planned: PlannedRequest) -> Done:
 async def _attempt(
     run: _Run, provider: Provider, spec: ModelSpec, creq: CompletionRequest
 ) -> _Answer:
-    """One call plus, if the answer is not valid JSON, one repair on the same model."""
+    """One call plus, if nothing in the answer is usable, one repair on the same model."""
     key = (spec.key, hashlib.sha256((creq.system + creq.instructions).encode()).hexdigest())
     first = key not in run.seen
     run.seen.add(key)
@@ -199,7 +200,8 @@ async def _attempt(
         completion = await provider.complete(creq)
     usage = completion.usage
     try:
-        return _Answer(usage, _parse(completion.text, completion.truncated), None, spec, first)
+        parsed = parse_output(completion.text, completion.truncated)
+        return _Answer(usage, parsed.output, None, spec, first, 1, parsed.dropped)
     except OutputError as exc:
         reason = str(exc)
     repair = replace(
@@ -214,18 +216,10 @@ async def _attempt(
         second = await provider.complete(repair)
     usage = _add(usage, second.usage)
     try:
-        return _Answer(usage, _parse(second.text, second.truncated), None, spec, first, 2)
+        parsed = parse_output(second.text, second.truncated)
+        return _Answer(usage, parsed.output, None, spec, first, 2, parsed.dropped)
     except OutputError as exc:
         return _Answer(usage, None, f"invalid output after one repair: {exc}", spec, first, 2)
-
-
-def _parse(text: str, truncated: bool) -> ReviewOut:
-    if truncated:
-        try:
-            return parse_output(text)
-        except OutputError as exc:
-            raise OutputError(f"the answer was cut at the output limit ({exc})") from exc
-    return parse_output(text)
 
 
 def _add(a: Usage, b: Usage) -> Usage:
@@ -327,6 +321,7 @@ def _done(
         reason=reason,
         exact_input_tokens=exact,
         calls=answer.calls if answer else 0,
+        dropped=answer.dropped if answer else (),
     )
     findings: list[Finding] = []
     summary = ""

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import OutputError
 from app.plan.chunks import Chunk
+from app.plan.contract import output_schema
+from app.review.salvage import NoJSONError, salvage_json
 
 Severity = Literal["critical", "major", "minor", "nit"]
 Category = Literal[
@@ -32,18 +31,19 @@ SideName = Literal["RIGHT", "LEFT"]
 
 
 class FindingOut(BaseModel):
-    """One finding as the model must write it."""
+    """One finding as the model writes it; what a placement can recover is optional."""
 
     model_config = ConfigDict(extra="ignore")
-    path: str = Field(min_length=1, max_length=1000)
-    line: int = Field(ge=1)
+    path: str | None = Field(default=None, min_length=1, max_length=1000)
+    line: int | None = Field(default=None, ge=1)
+    side: SideName | None = None
+    quote: str | None = Field(default=None, max_length=2000)
     start_line: int | None = Field(default=None, ge=1)
-    side: SideName
     start_side: SideName | None = None
-    severity: Severity
+    severity: Severity = "minor"  # a left-out severity is taken as the lower level, as asked
     category: Category
-    title: str = Field(min_length=1, max_length=300)
-    body: str = Field(max_length=60000)
+    title: str = Field(default="", max_length=300)
+    body: str = Field(default="", max_length=60000)
     suggestion: str | None = Field(default=None, max_length=60000)
 
 
@@ -55,46 +55,71 @@ class ReviewOut(BaseModel):
     summary: str = Field(default="", max_length=20000)
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedAnswer:
+    """The usable part of an answer and, for each finding left out, why."""
+
+    output: ReviewOut
+    dropped: tuple[str, ...] = ()
+
+
 def output_json_schema() -> dict[str, Any]:
-    """The contract as JSON schema, for providers that constrain output with it."""
-    return copy.deepcopy(_output_schema())
+    """The contract as JSON schema, for providers that constrain output with it (a copy)."""
+    return output_schema()
 
 
-@functools.cache
-def _output_schema() -> dict[str, Any]:
-    # Generated once: pydantic builds it anew on every call, several milliseconds per request.
-    return ReviewOut.model_json_schema()
+def parse_output(text: str, truncated: bool = False) -> ParsedAnswer:
+    """The usable findings of an answer; OutputError only when nothing in it is usable.
 
-
-_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.S)
-
-
-def parse_output(text: str) -> ReviewOut:
-    """Validate a model's answer; raise OutputError with a reason a repair prompt can quote."""
-    body = text.strip()
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced.group(1)
-    if not body.startswith("{"):
-        start, end = body.find("{"), body.rfind("}")
-        if start < 0 or end <= start:
-            raise OutputError("the answer contains no JSON object")
-        body = body[start : end + 1]
+    Each finding is checked on its own: one that cannot be used is left out and its reason kept.
+    The whole answer fails only when no object can be read, or it had findings and none is usable.
+    """
     try:
-        data = json.loads(body)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise OutputError(f"not valid JSON: {exc.msg} at {where}") from exc
-    except ValueError as exc:  # a number past Python's 4,300-digit int conversion limit
-        raise OutputError("not valid JSON: a number has too many digits") from exc
-    except RecursionError as exc:
-        raise OutputError("not valid JSON: nested too deeply") from exc
+        salvaged = salvage_json(text)
+    except NoJSONError as exc:
+        cut = "the answer was cut at the output limit; " if truncated else ""
+        raise OutputError(f"{cut}{exc}") from exc
+    data = salvaged.data
+    items = data.get("findings")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise OutputError("does not match the schema: findings: Input should be a valid list")
+    dropped: list[str] = []
+    if salvaged.partial_item and items:
+        items = items[:-1]
+        dropped.append(f"finding {len(items) + 1}: cut short at the output limit")
+    findings: list[FindingOut] = []
+    for index, item in enumerate(items[:200], start=1):
+        try:
+            finding = FindingOut.model_validate(item)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "(the finding)"
+            dropped.append(f"finding {index}: {where}: {err['msg']}")
+            continue
+        title = finding.title.strip() or _first_sentence(finding.body)
+        if not title:
+            dropped.append(f"finding {index}: no title and no body")
+            continue
+        if finding.line is None and not (finding.quote or "").strip():
+            dropped.append(f"finding {index}: neither a line nor a quote")
+            continue
+        findings.append(finding.model_copy(update={"title": title}))
+    if dropped and not findings:
+        raise OutputError("no finding in the answer is usable: " + "; ".join(dropped[:3]))
+    summary = data.get("summary")
     try:
-        return ReviewOut.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise OutputError(f"does not match the schema: {where}: {err['msg']}") from exc
+        text = summary[:20000] if isinstance(summary, str) else ""
+        output = ReviewOut(findings=findings, summary=text)
+    except ValidationError:  # a summary that is not text (a lone surrogate): left out
+        output = ReviewOut(findings=findings)
+    return ParsedAnswer(output, tuple(dropped))
+
+
+def _first_sentence(body: str) -> str:
+    first = re.split(r"(?<=[.!?])\s", body.strip(), maxsplit=1)[0]
+    return first[:80].strip()
 
 
 REPAIR_PROMPT = (
@@ -122,6 +147,7 @@ class Finding:
     fingerprint: str
     request_id: str
     why_not_inline: str | None = None
+    moved: str | None = None  # "RIGHT 44 -> RIGHT 41 by its quote" when the quote placed it
 
 
 def fingerprint_of(path: str, title: str, line_text: str) -> str:
@@ -134,49 +160,112 @@ def fingerprint_of(path: str, title: str, line_text: str) -> str:
     return hashlib.sha256(f"{path}\0{words}\0{content}".encode()).hexdigest()[:16]
 
 
-def place(output: ReviewOut, chunks: Sequence[Chunk], request_id: str) -> list[Finding]:
-    """Check each finding's anchor against the reviewable lines of the request's chunks."""
-    where: dict[tuple[str, int, str], tuple[str, int]] = {}
-    text: dict[tuple[str, int, str], str] = {}
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A reviewable line of the request: where it is and what it reads."""
+
+    path: str
+    line: int
+    side: SideName
+    text: str
+    chunk_id: str
+    hunk: int
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _index(chunks: Sequence[Chunk]) -> list[_Line]:
+    lines: list[_Line] = []
     for chunk in chunks:
         for hunk in chunk.hunks:
-            lines = [ln for ln in hunk.text.split("\n")[1:] if ln[:1] in ("+", "-", " ")]
-            for anchor, line in zip(hunk.anchors(chunk.path), lines, strict=False):
-                key = (anchor.path, anchor.line, anchor.side.value)
-                where[key] = (chunk.id, hunk.index)
-                text[key] = line[1:]
+            texts = [ln for ln in hunk.text.split("\n")[1:] if ln[:1] in ("+", "-", " ")]
+            for anchor, text in zip(hunk.anchors(chunk.path), texts, strict=False):
+                side: SideName = "LEFT" if anchor.side.value == "LEFT" else "RIGHT"
+                lines.append(_Line(anchor.path, anchor.line, side, text[1:], chunk.id, hunk.index))
+    return lines
+
+
+def _by_quote(f: FindingOut, lines: Sequence[_Line]) -> _Line | None:
+    """The line `f` quotes nearest to the line it names (either side); None if none matches."""
+    quote = _norm(f.quote or "")
+    if not quote:
+        return None
+    pool = [ln for ln in lines if f.path is None or ln.path == f.path]
+    same = [ln for ln in pool if _norm(ln.text) == quote]
+    if not same and len(quote) >= 8:  # a quote shortened or widened by a few characters
+        same = [
+            ln
+            for ln in pool
+            if len(_norm(ln.text)) >= 8 and (quote in _norm(ln.text) or _norm(ln.text) in quote)
+        ]
+    if not same:
+        return None
+    line = f.line if f.line is not None else 0
+    return min(same, key=lambda ln: (abs(ln.line - line), ln.side != (f.side or "RIGHT")))
+
+
+def place(output: ReviewOut, chunks: Sequence[Chunk], request_id: str) -> list[Finding]:
+    """Anchor each finding on a reviewable line of the request's chunks.
+
+    The stated (path, line, side) stands when it exists and its text matches the quote. When it
+    does not, the quote decides: the nearest line with that text, on either side, within the
+    request's hunks; `moved` records the change. Without a match the finding goes to the notes.
+    """
+    lines = _index(chunks)
+    where = {(ln.path, ln.line, ln.side): ln for ln in lines}
     first_chunk = {c.path: c.id for c in reversed(chunks)}
     placed: list[Finding] = []
     for f in output.findings:
-        end = where.get((f.path, f.line, f.side))
+        stated = None
+        if f.path is not None and f.line is not None:
+            stated = where.get((f.path, f.line, f.side or "RIGHT"))
+        end = stated
+        moved: str | None = None
+        if stated is None or (f.quote and _norm(f.quote) != _norm(stated.text)):
+            found = _by_quote(f, lines)
+            if found is not None and found is not stated:
+                end = found
+                moved = f"{f.side or '?'} {f.line or '?'} -> {found.side} {found.line} by its quote"
+        path = end.path if end is not None else (f.path or "")
+        line = end.line if end is not None else (f.line or 0)
+        side: SideName = end.side if end is not None else (f.side or "RIGHT")
+        start_line, start_side = f.start_line, f.start_side
+        if end is not None and stated is not end and start_line is not None and f.line is not None:
+            start_line = start_line + (end.line - f.line)  # the range moves with its end
+        if start_line is not None:
+            start_side = start_side or side
         reason: str | None = None
-        start_side = f.start_side or (f.side if f.start_line is not None else None)
         if end is None:
-            reason = f"{f.side} line {f.line} of {f.path} is not a changed or context line"
-        elif f.start_line is not None:
-            start = where.get((f.path, f.start_line, start_side or f.side))
-            if start is None or start[1] != end[1] or start[0] != end[0]:
-                reason = f"lines {f.start_line}-{f.line} are not within one hunk"
-            elif f.start_line >= f.line and start_side == f.side:
-                reason = f"start_line {f.start_line} is not above line {f.line}"
-        suggestion = f.suggestion if f.side == "RIGHT" and start_side in (None, "RIGHT") else None
+            reason = f"{f.side or 'RIGHT'} line {f.line} of {path} is not a changed or context line"
+            if not path:
+                reason = "the finding names no path and its quote matches no line"
+        elif start_line is not None:
+            start = where.get((path, start_line, start_side or side))
+            if start is None or start.hunk != end.hunk or start.chunk_id != end.chunk_id:
+                reason = f"lines {start_line}-{line} are not within one hunk"
+            elif start_line >= line and start_side == side:
+                reason = f"start_line {start_line} is not above line {line}"
+        suggestion = f.suggestion if side == "RIGHT" and start_side in (None, "RIGHT") else None
         placed.append(
             Finding(
-                path=f.path,
-                line=f.line,
-                start_line=f.start_line,
-                side=f.side,
-                start_side=start_side,
+                path=path,
+                line=line,
+                start_line=start_line,
+                side=side,
+                start_side=start_side if start_line is not None else None,
                 severity=f.severity,
                 category=f.category,
                 title=f.title.strip(),
                 body=f.body.strip(),
                 suggestion=suggestion,
-                chunk_id=end[0] if end else first_chunk.get(f.path),
+                chunk_id=end.chunk_id if end else first_chunk.get(path),
                 inline=reason is None,
-                fingerprint=fingerprint_of(f.path, f.title, text.get((f.path, f.line, f.side), "")),
+                fingerprint=fingerprint_of(path, f.title, end.text if end else ""),
                 request_id=request_id,
                 why_not_inline=reason,
+                moved=moved,
             )
         )
     return placed

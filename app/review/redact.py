@@ -538,8 +538,31 @@ def redact_text(text: str) -> Redacted:
 
 
 def redact_diff(diff_text: str) -> Redacted:
-    """Redact a unified diff like redact_text, and also every value in the .env files it touches."""
-    return _redact(diff_text, _dotenv_lines(diff_text))
+    """Redact a unified diff like redact_text, and also every value in the .env files it touches.
+
+    Numbered hunks (`app.plan.numbering`: `R12 +code`) are redacted as the unified diff they
+    wrap, so that a key block spanning lines is recognised; the anchors are put back after.
+    """
+    anchors: dict[int, str] = {}
+    lines = diff_text.split("\n")
+    for index, line in enumerate(lines):
+        anchor = _ANCHOR.match(line)
+        if anchor is not None:
+            anchors[index] = anchor.group()
+            lines[index] = line[anchor.end() :]
+    if not anchors:
+        return _redact(diff_text, _dotenv_lines(diff_text))
+    unified = "\n".join(lines)
+    result = _redact(unified, _dotenv_lines(unified))
+    redacted = result.text.split("\n")
+    if len(redacted) != len(lines):  # never expected; without anchors the diff is still safe
+        return result
+    for index, gutter in anchors.items():
+        redacted[index] = gutter + redacted[index]
+    return Redacted("\n".join(redacted), result.counts)
+
+
+_ANCHOR = re.compile(r"[LR][0-9]{1,9} (?=[-+ ])")
 
 
 def redact_many(parts: Mapping[str, str]) -> tuple[dict[str, str], Mapping[SecretKind, int]]:

@@ -28,6 +28,7 @@ def _finding_json(f: Finding) -> dict[str, Any]:
         "inline": f.inline,
         "fingerprint": f.fingerprint,
         "request_id": f.request_id,
+        "moved": f.moved,  # how the quote corrected the model's line number, if it did
     }
 
 
@@ -58,6 +59,8 @@ def review_json(result: ReviewResult, plan_ms: float) -> dict[str, Any]:
                 "status": o.status,
                 "reason": o.reason,
                 "exact_input_tokens": o.exact_input_tokens,
+                "repairs": o.repairs,
+                "dropped": list(o.dropped),
             }
             for o in result.requests
         ],

@@ -46,6 +46,12 @@ class RequestOutcome:
     reason: str | None = None
     exact_input_tokens: int | None = None
     calls: int = 1  # model calls made: 2 when the answer needed a repair turn, 0 when none ran
+    dropped: tuple[str, ...] = ()  # findings left out of a usable answer, each with its reason
+
+    @property
+    def repairs(self) -> int:
+        """Repair turns sent after an unusable answer."""
+        return max(0, self.calls - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +103,10 @@ def assemble(
         summary = (summary + "\n\n**Across the PR:** " + " ".join(cross)).strip()
     notes: list[str] = []
     for o in outcomes:
+        if o.dropped:
+            notes.append(
+                f"{o.id}: left out {len(o.dropped)} unusable findings ({'; '.join(o.dropped)})"
+            )
         if o.status == "fallback":
             notes.append(f"{o.id}: {o.reason}")
         elif o.status in ("failed", "skipped"):

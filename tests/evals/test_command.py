@@ -495,3 +495,37 @@ def test_weekly_workflow_runs_the_eval_and_keeps_the_baseline() -> None:
     assert ledger["if"] == "always()"
     restore = next(s for s in steps if "eval-ledger" in s.get("run", ""))
     assert "gh run download" in restore["run"]
+
+
+def test_cli_eval_with_a_scripted_model_needs_no_key_and_stores_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "LOCAL_LLM_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    db = tmp_path / "ledger.db"
+    monkeypatch.setenv("TIERED_REVIEW_DB", str(db))
+    args = ["eval", "--cases", str(CASES_DIR), "--format", "json"]
+    figures = {}
+    for behaviour in ("careful", "sloppy"):
+        assert main([*args, "--model-behaviour", behaviour]) == 0
+        figures[behaviour] = json.loads(capsys.readouterr().out)["model_behaviour"]
+    careful, sloppy = figures["careful"], figures["sloppy"]
+    assert careful["behaviour"] == "careful" and sloppy["behaviour"] == "sloppy"
+    assert careful["intended_findings"] == sloppy["intended_findings"] > 0
+    assert careful["inline_on_intended_line"] == careful["intended_findings"]
+    assert careful["repair_turns"] == careful["lost"] == 0 and careful["cost_usd"] > 0
+    parts = ("inline_on_intended_line", "kept_elsewhere", "lost")
+    assert sum(sloppy[k] for k in parts) == sloppy["intended_findings"]
+    assert sloppy["inline_share"] >= 0.85 and sloppy["repairs_per_request"] <= 0.05
+    engine = open_database(str(db))
+    try:
+        with engine.connect() as conn:
+            stored = [
+                conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+                for t in (schema.reviews, schema.eval_results)
+            ]
+    finally:
+        engine.dispose()
+    assert stored == [0, 0]  # scripted runs are no baseline for real ones
+    assert main(["eval", "--cases", str(CASES_DIR), "--model-behaviour", "sloppy"]) == 0
+    assert "Scripted model (sloppy):" in capsys.readouterr().out

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from tests.fakes.llm_common import (
     BROKEN_BODY,
     MALFORMED_TEXT,
+    TOOL_CALL,
     CacheWrite,
     FakeLLM,
     RecordedRequest,
@@ -63,6 +64,7 @@ class _Prompt:
     system_text: str
     user_text: str
     prefix_sha256: str | None
+    forced_tool: str | None = None  # tool_choice {"type": "tool", "name": ...}
 
 
 def _cache_ttl(block: Mapping[str, Any], where: str) -> float | None:
@@ -127,6 +129,15 @@ def _parse_prompt(body: Any, *, need_max_tokens: bool) -> _Prompt:
     segments = [
         _Segment("tool", _json_text(t), _cache_ttl(t, f"tools.{i}")) for i, t in enumerate(tools)
     ]
+    names = [t.get("name") for t in tools]
+    if any(not isinstance(t.get("input_schema"), dict) for t in tools):
+        raise _Invalid("tools.input_schema: Field required")
+    choice = body.get("tool_choice")
+    forced = None
+    if isinstance(choice, dict) and choice.get("type") == "tool":
+        forced = choice.get("name")
+        if forced not in names:
+            raise _Invalid(f"tool_choice.name: no tool named {forced!r} in tools")
     system = _system_segments(body.get("system"))
     segments += system
     user_texts: list[str] = []
@@ -154,11 +165,13 @@ def _parse_prompt(body: Any, *, need_max_tokens: bool) -> _Prompt:
     if any(earlier < later for earlier, later in zip(ttls, ttls[1:], strict=False)):
         raise _Invalid("a ttl='1h' cache_control block must not come after a ttl='5m' block")
 
-    # The fingerprint our tests compare: system text up to the first cache_control block.
+    # The fingerprint our tests compare: the tools' JSON, then the system text up to the first
+    # cache_control block (tools come first in the prefix).
     fingerprint = None
+    tool_text = "".join(segment.text for segment in segments if segment.kind == "tool")
     for index, segment in enumerate(system):
         if segment.ttl is not None:
-            fingerprint = sha256_hex("".join(s.text for s in system[: index + 1]))
+            fingerprint = sha256_hex(tool_text + "".join(s.text for s in system[: index + 1]))
             break
     return _Prompt(
         model=model,
@@ -167,6 +180,7 @@ def _parse_prompt(body: Any, *, need_max_tokens: bool) -> _Prompt:
         system_text="".join(segment.text for segment in system),
         user_text="\n\n".join(user_texts),
         prefix_sha256=fingerprint,
+        forced_tool=forced,
     )
 
 
@@ -263,6 +277,7 @@ async def _messages(state: FakeLLM, request: Request) -> Response:
         return respond(state, entry, 200, None, headers=_ids(entry), raw=BROKEN_BODY)
 
     text = state.responder(prompt.model, prompt.system_text, prompt.user_text)
+    text = text.removeprefix(TOOL_CALL)  # a forced tool already answers in a tool call
     stop_reason = "end_turn"
     if fault is not None and fault.kind == "malformed_json":
         text = fault.text if fault.text is not None else MALFORMED_TEXT
@@ -272,12 +287,23 @@ async def _messages(state: FakeLLM, request: Request) -> Response:
         text, stop_reason = truncate_to_tokens(text, prompt.max_tokens), "max_tokens"
     usage["output_tokens"] = count_tokens(text)
     entry.usage = usage
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    forced = prompt.forced_tool
+    if forced is not None and stop_reason == "end_turn":
+        try:
+            arguments = json.loads(text)
+        except ValueError:
+            arguments = None  # a scripted malformed answer stays text, as a fault should
+        if isinstance(arguments, dict):
+            block_id = f"toolu_fake_{entry.index:06d}"
+            content = [{"type": "tool_use", "id": block_id, "name": forced, "input": arguments}]
+            stop_reason = "tool_use"
     payload = {
         "id": f"msg_fake_{entry.index:06d}",
         "type": "message",
         "role": "assistant",
         "model": prompt.model,
-        "content": [{"type": "text", "text": text}],
+        "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": None,
         "usage": usage,

@@ -56,6 +56,20 @@ MALFORMED_TEXT = "Sure! Here is my review: {findings: [oops], summary: 'not json
 BROKEN_BODY = b"<html><body>502 Bad Gateway (upstream sent garbage)</body></html>"
 
 
+TOOL_CALL = "\x00tool-call\x00"
+"""A responder's text starting with this is answered as a tool call (OpenAI) instead of text."""
+
+
+def scripted_responder(model: Any) -> Responder:
+    """A responder from `app.evals.sloppy.ScriptedModel`; its tool-call answers carry TOOL_CALL."""
+
+    def answer(name: str, system_text: str, user_text: str) -> str:
+        reply = model.answer(system_text, [user_text])
+        return (TOOL_CALL if reply.tool_call else "") + reply.text
+
+    return answer
+
+
 def default_responder(model: str, system_text: str, user_text: str) -> str:
     """Answer every request with an empty, valid review."""
     return DEFAULT_TEXT

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from tests.fakes.llm_common import (
     BROKEN_BODY,
     MALFORMED_TEXT,
+    TOOL_CALL,
     CacheWrite,
     FakeLLM,
     RecordedRequest,
@@ -84,6 +85,39 @@ def _optional_int(body: Mapping[str, Any], name: str) -> int | None:
     return value
 
 
+def _message(text: str, as_tool_call: bool, index: int) -> dict[str, Any]:
+    """The assistant message: the text, or (a local model's habit) a tool call carrying it."""
+    if not as_tool_call:
+        return {"role": "assistant", "content": text, "refusal": None}
+    call = {
+        "id": f"call_fake_{index:06d}",
+        "type": "function",
+        "function": {"name": "submit_review", "arguments": text},
+    }
+    return {"role": "assistant", "content": None, "refusal": None, "tool_calls": [call]}
+
+
+def _strict_problem(schema: Any, where: str) -> str | None:
+    """Why a schema breaks strict mode: every object lists all its properties as required and
+    sets additionalProperties to false. https://platform.openai.com/docs/guides/structured-outputs
+    """
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("type") == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        if schema.get("additionalProperties") is not False:
+            return f"{where}: 'additionalProperties' is required to be supplied and to be false"
+        missing = sorted(set(props) - set(schema.get("required", [])))
+        if missing:
+            return f"{where}: 'required' is required to include every key; missing {missing}"
+        for key, sub in props.items():
+            if (problem := _strict_problem(sub, f"{where}.{key}")) is not None:
+                return problem
+    if "items" in schema:
+        return _strict_problem(schema["items"], f"{where}.items")
+    return None
+
+
 def _check_response_format(value: Any) -> None:
     if value is None:
         return
@@ -97,6 +131,12 @@ def _check_response_format(value: Any) -> None:
             "Missing required parameter: 'response_format.json_schema.name'.",
             "response_format.json_schema.name",
         )
+    if value["type"] == "json_schema" and schema.get("strict") is True:
+        problem = _strict_problem(schema.get("schema"), "schema")
+        if problem is not None:
+            raise _Invalid(
+                f"Invalid schema for response_format 'review': {problem}.", "response_format"
+            )
 
 
 def _parse_chat(body: Any) -> _Chat:
@@ -207,6 +247,8 @@ async def _chat_completions(state: FakeLLM, request: Request) -> Response:
         return respond(state, entry, 200, None, headers=_ids(entry), raw=BROKEN_BODY)
 
     text = state.responder(chat.model, chat.prefix_text, chat.user_text)
+    as_tool_call = text.startswith(TOOL_CALL)
+    text = text.removeprefix(TOOL_CALL)
     finish_reason = "stop"
     if fault is not None and fault.kind == "malformed_json":
         text = fault.text if fault.text is not None else MALFORMED_TEXT
@@ -234,8 +276,8 @@ async def _chat_completions(state: FakeLLM, request: Request) -> Response:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text, "refusal": None},
-                "finish_reason": finish_reason,
+                "message": _message(text, as_tool_call, entry.index),
+                "finish_reason": "tool_calls" if as_tool_call else finish_reason,
                 "logprobs": None,
             }
         ],

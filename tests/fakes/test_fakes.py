@@ -372,7 +372,8 @@ def _openai(url: str, **opts: Any) -> openai.OpenAI:
 
 
 def test_openai_basic_completion_with_structured_output_options() -> None:
-    schema = {"name": "review", "schema": {"type": "object"}, "strict": True}
+    strict = {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
+    schema = {"name": "review", "schema": strict, "strict": True}
     with openai_fake() as (url, state), _openai(url) as client:
         reply = _chat(
             client,

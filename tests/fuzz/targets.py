@@ -8,7 +8,7 @@
   any 5xx or exception is unhandled.
 - `config`: file bytes -> `load_config` (the `--config` loader: `parse_repo_config` +
   `build_config`) -> `load_catalog` -> a plan of a small diff under that config.
-- `output`: a model's answer -> `parse_output` (the public validator `engine._parse` wraps) ->
+- `output`: a model's answer -> `parse_output` (the validator the engine calls) ->
   `place` on the example diff's chunks -> the inline comment payloads for GitHub.
 """
 
@@ -150,7 +150,7 @@ def load_repo_config(data: bytes, folder: Path) -> Plan:
 
 def read_answer(text: str) -> list[Finding]:
     """What the engine does with a model's answer, up to GitHub's comment payloads."""
-    placed = place(parse_output(text), example_chunks(), "review-middle-01")
+    placed = place(parse_output(text).output, example_chunks(), "review-middle-01")
     for finding in placed:
         shown = finding.title + finding.body + (finding.suggestion or "") + finding.path
         require(_utf8(shown), "a finding holds text that cannot be posted or printed (not UTF-8)")

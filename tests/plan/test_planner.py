@@ -12,6 +12,7 @@ import pytest
 from app.errors import ConfigError, RoutingError
 from app.plan.chunks import SkipReason
 from app.plan.config import Mode, Task
+from app.plan.contract import tool_text
 from app.plan.notices import BudgetWarning, WarningCode
 from app.plan.output import plan_json
 from app.plan.planner import Plan, build_plan
@@ -167,7 +168,8 @@ def test_openai_counts_are_exact_and_add_up(make_inputs: InputsFactory) -> None:
     plan = build_plan(EXAMPLE_DIFF.read_text(), inputs)
     for planned in plan.requests:
         r = planned.request
-        whole = inputs.counter.count(r.system) + inputs.counter.count(r.user)
+        whole = inputs.counter.count(tool_text())  # the answer's schema is sent too
+        whole += inputs.counter.count(r.system) + inputs.counter.count(r.user)
         whole += inputs.counter.count(r.instructions) if r.instructions else 0
         assert planned.priced.tokens_exact
         assert planned.priced.input_tokens == whole

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import json
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -16,11 +17,13 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from app.errors import ConfigError, ProviderError, ProviderErrorKind
+from app.plan.contract import review_tool
 from app.providers.anthropic_api import AnthropicProvider
 from app.providers.base import Completion, CompletionRequest, Provider, conversation
 from app.providers.http_policy import retry_after_cap
-from app.providers.openai_api import OpenAICompatProvider
+from app.providers.openai_api import OpenAICompatProvider, gemini_schema
 from app.providers.registry import PROVIDER_ENV, available, build_provider, open_providers
+from app.review.findings import output_json_schema
 from app.settings import GEMINI_OPENAI_URL, Settings
 from tests.fakes import (
     DEFAULT_TEXT,
@@ -32,6 +35,7 @@ from tests.fakes import (
     serve,
     sha256_hex,
 )
+from tests.fakes.llm_common import TOOL_CALL
 
 HAIKU = "claude-haiku-5-5"  # the fake caches prefixes of 512 tokens and more
 LUNA = "gpt-5.6-luna"  # 1024; a gpt-5 model, so no temperature
@@ -39,7 +43,12 @@ KEY = "sk-test-0123456789abcdef"  # must never show up in a repr or an error
 SYSTEM = "".join(f"Rule {i}: name things for what they do, not how.\n" for i in range(100))
 INSTRUCTIONS = "This repository prefers early returns.\n"
 USER = "diff --git a/x.py b/x.py\n+print('hi')\n"
-SCHEMA: dict[str, object] = {"type": "object", "properties": {"findings": {"type": "array"}}}
+SCHEMA: dict[str, object] = {  # strict-mode shaped, as OpenAI's structured outputs require
+    "type": "object",
+    "properties": {"findings": {"type": "array"}},
+    "required": ["findings"],
+    "additionalProperties": False,
+}
 
 T = TypeVar("T")
 
@@ -99,6 +108,7 @@ def openai(url: str, name: str = "openai", **env: str) -> OpenAICompatProvider:
         settings(**env),
         send_cache_key=on_openai,
         json_schema=name != "local",
+        strict_schema=on_openai,  # as the registry builds them
     )
 
 
@@ -204,7 +214,38 @@ def test_anthropic_request_has_one_breakpoint_per_prefix_block() -> None:
     assert with_instructions["messages"] == [{"role": "user", "content": USER}]
     assert with_instructions["max_tokens"] == 512
     assert "temperature" not in with_instructions  # Claude 4.7+ and 5.x reject it
-    assert {entry.prefix_sha256 for entry in state.log.entries} == {sha256_hex(SYSTEM)}
+    # The fingerprint covers the tool (first in the prefix) and the system prompt.
+    tool = json.dumps(review_tool(SCHEMA), ensure_ascii=False, separators=(",", ":"))
+    assert {entry.prefix_sha256 for entry in state.log.entries} == {sha256_hex(tool + SYSTEM)}
+    # The answer is forced through one tool whose input schema is the contract.
+    assert with_instructions["tools"] == [
+        {
+            "name": "submit_review",
+            "description": "Submit the review: the findings and the summary.",
+            "input_schema": SCHEMA,
+        }
+    ]
+    assert with_instructions["tool_choice"] == {"type": "tool", "name": "submit_review"}
+
+
+def test_anthropic_reads_the_answer_from_the_forced_tool_call() -> None:
+    with anthropic_fake() as (url, state):
+        state.responder = lambda m, s, u: '{"findings": [], "summary": "from the tool"}'
+        (answer,) = complete(anthropic(url), request())
+        (text_only,) = complete(anthropic(url), request(json_schema=None))
+    assert state.log.entries[0].response["content"][0]["type"] == "tool_use"
+    assert json.loads(answer.text) == {"findings": [], "summary": "from the tool"}
+    assert state.log.entries[1].response["content"][0]["type"] == "text"
+    assert "tools" not in state.log.entries[1].json
+    assert json.loads(text_only.text)["summary"] == "from the tool"
+
+
+def test_openai_reads_an_answer_sent_as_a_tool_call() -> None:
+    with openai_fake() as (url, state):
+        state.responder = lambda m, s, u: TOOL_CALL + '{"findings": [], "summary": "in a call"}'
+        (answer,) = complete(openai(url), request())
+    assert state.log.entries[0].response["choices"][0]["message"]["content"] is None
+    assert json.loads(answer.text)["summary"] == "in a call"
 
 
 def test_anthropic_usage_writes_the_prefix_then_reads_it() -> None:
@@ -212,10 +253,13 @@ def test_anthropic_usage_writes_the_prefix_then_reads_it() -> None:
     user = count_tokens(USER)
     other = "This repository wants type hints everywhere.\n"
     assert system >= 512  # the fake's minimum for HAIKU
-    with anthropic_fake() as (url, _):
+    with anthropic_fake() as (url, state):
         first, second, third = complete(
             anthropic(url), request(), request(), request(instructions=other)
         )
+    # The forced tool's definition is the first part of the cached prefix.
+    (tool,) = state.log.entries[0].json["tools"]
+    system += count_tokens(json.dumps(tool, ensure_ascii=False, separators=(",", ":")))
     assert first.text == DEFAULT_TEXT and not first.truncated
     assert (first.usage.cache_write_tokens, first.usage.cache_read_tokens) == (
         system + instructions,
@@ -238,7 +282,7 @@ def test_anthropic_usage_writes_the_prefix_then_reads_it() -> None:
 def test_anthropic_truncation_and_token_count() -> None:
     with anthropic_fake(responder=lambda model, system, user: "word " * 50) as (url, _):
         [cut] = complete(anthropic(url), request(max_output_tokens=5))
-        counted = run(anthropic(url), lambda p: p.count_tokens(request()))
+        counted = run(anthropic(url), lambda p: p.count_tokens(request(json_schema=None)))
     assert cut.truncated and cut.usage.output_tokens == 5
     assert counted == count_tokens(SYSTEM) + count_tokens(INSTRUCTIONS) + count_tokens(USER)
 
@@ -261,7 +305,7 @@ def test_openai_request_mapping() -> None:
     assert "temperature" not in body  # gpt-5 models reject it
     assert body["response_format"] == {
         "type": "json_schema",
-        "json_schema": {"name": "review", "schema": SCHEMA, "strict": False},
+        "json_schema": {"name": "review", "schema": SCHEMA, "strict": True},
     }
     assert entry.prefix_sha256 == sha256_hex(SYSTEM + INSTRUCTIONS)
 
@@ -438,3 +482,43 @@ def test_the_hook_rewrites_only_waits_above_the_cap(
 
     asyncio.run(go())
     assert {name: response.headers[name] for name in expected} == expected
+
+
+def test_openai_sends_the_review_schema_strict_and_the_fake_accepts_it() -> None:
+    with openai_fake() as (url, state):
+        (answer,) = complete(openai(url), request(json_schema=output_json_schema()))
+    sent = state.log.entries[0].json["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["strict"] is True
+    assert sent["json_schema"]["schema"] == output_json_schema()
+    assert answer.text == DEFAULT_TEXT
+
+
+def test_the_openai_fake_refuses_a_schema_strict_mode_cannot_take() -> None:
+    loose = {"type": "object", "properties": {"findings": {"type": "array"}}}
+    with openai_fake() as (url, _), pytest.raises(ProviderError) as caught:
+        complete(openai(url), request(json_schema=loose))
+    assert caught.value.kind is ProviderErrorKind.BAD_REQUEST
+
+
+def test_local_servers_get_a_schema_only_when_the_operator_says_they_take_it() -> None:
+    with openai_fake() as (url, state):
+        for flag in ("false", "true"):
+            env = {"LOCAL_LLM_BASE_URL": url + "/v1", "LOCAL_LLM_JSON_SCHEMA": flag}
+            provider = build_provider("local", Settings.from_env(env))
+            complete(provider, request(json_schema=output_json_schema()))
+    plain, constrained = (e.json for e in state.log.entries)
+    assert "response_format" not in plain
+    assert constrained["response_format"]["json_schema"]["strict"] is False
+
+
+def test_gemini_gets_the_schema_in_the_subset_it_takes() -> None:
+    with openai_fake() as (url, state):
+        complete(openai(url, "gemini"), request(json_schema=output_json_schema()))
+    sent = state.log.entries[0].json["response_format"]["json_schema"]
+    assert sent["strict"] is False
+    text = json.dumps(sent["schema"])
+    assert "additionalProperties" not in text and "null" not in text.replace("nullable", "")
+    finding = sent["schema"]["properties"]["findings"]["items"]["properties"]
+    assert finding["start_line"] == {"type": "integer", "nullable": True}
+    assert finding["start_side"] == {"type": "string", "nullable": True, "enum": ["RIGHT", "LEFT"]}
+    assert gemini_schema(output_json_schema())["required"] == ["findings", "summary"]

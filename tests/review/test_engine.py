@@ -23,6 +23,7 @@ from tests.fakes import FakeLLM, anthropic_fake, openai_fake
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@", re.M)
 _FILE = re.compile(r"^diff --git a/\S+ b/(\S+)$", re.M)
+_ADDED = re.compile(r"^R(\d+) \+")
 
 
 def anchored_finding(user: str, *, off_diff: bool = False) -> dict[str, Any]:
@@ -33,10 +34,10 @@ def anchored_finding(user: str, *, off_diff: bool = False) -> dict[str, Any]:
     assert hunk
     line = int(hunk.group(1))
     for text in user[hunk.end() :].split("\n")[1:]:
-        if text.startswith("+"):
+        added = _ADDED.match(text)  # the numbered format names each line's anchor
+        if added:
+            line = int(added.group(1))
             break
-        if text.startswith(" "):
-            line += 1
     return {
         "path": path_match.group(1),
         "line": 99999 if off_diff else line,
