@@ -12,7 +12,7 @@ from typing import Any
 
 from app.errors import ConfigError, TieredReviewError
 from app.gh.client import GitHubClient, PullInfo
-from app.gh.markers import marker, neutralise, read_markers, strip_hidden
+from app.gh.markers import marker, read_markers, strip_hidden, with_markers
 from app.plan.catalog import Catalog
 from app.plan.config import (
     Config,
@@ -45,6 +45,7 @@ from app.review.publish import (
     select,
 )
 from app.review.result import ReviewResult
+from app.review.safety import prose
 
 log = logging.getLogger(__name__)
 CONFIG_PATH = ".github/tiered-review.yml"
@@ -280,11 +281,17 @@ def report_config_error(
         return
     client.reply(
         info,
-        "tiered-review could not use its configuration, so nothing was reviewed:\n\n"
-        f"> {neutralise(str(error))}\n\n"
-        "Fix the file on the base branch; the next push is reviewed with it."
-        f"\n\n{marker(CONFIG_ERROR_KIND, key)}",
+        with_markers(
+            [marker(CONFIG_ERROR_KIND, key)],
+            "tiered-review could not use its configuration, so nothing was reviewed:\n\n"
+            f"> {_indent_quote(prose(str(error)))}\n\n"
+            "Fix the file on the base branch; the next push is reviewed with it.",
+        ),
     )
+
+
+def _indent_quote(text: str) -> str:
+    return text.replace("\n", "\n> ")
 
 
 def _within_daily_cap(config: Config, kit: Toolkit) -> tuple[Config, str]:
