@@ -350,6 +350,11 @@ def parse_repo_config(text: str, source: str) -> dict[str, Any]:
     problem = _value_problem(data)
     if problem:
         raise ConfigError(f"{source}: {problem}")
+    if "models" in data:
+        raise ConfigError(
+            f"{source}: models: model definitions and prices are the operator's "
+            "(TIERED_REVIEW_MODELS_FILE); a repository chooses among catalogued models in tiers"
+        )
     forbidden = _forbidden_path(data)
     if forbidden:
         raise ConfigError(

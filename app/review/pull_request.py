@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.errors import ConfigError, TieredReviewError
+from app.errors import ConfigError, RoutingError, TieredReviewError
 from app.gh.client import GitHubClient, PullInfo
 from app.gh.markers import marker, read_markers, strip_hidden, with_markers
 from app.plan.catalog import Catalog
@@ -120,6 +120,7 @@ def repo_config(client: GitHubClient, info: PullInfo, kit: Toolkit, mode: Mode) 
     text = client.file_text(info.owner, info.repo, path, info.base_sha)
     repo = parse_repo_config(text, f"{path}@{info.base_sha[:12]}") if text else {}
     config = build_config(kit.defaults, repo, path)
+    _check_catalogued(config, kit.catalog_for(config), path)
     config = _with_conventions(client, info, config, kit)
     if mode is Mode.DEEP:
         config = with_per_pr_cap(config, config.budget.max_usd_per_deep_review)
@@ -268,6 +269,18 @@ def finding_routes(result: ReviewResult) -> dict[tuple[str, str | None], str]:
         if tier:
             out[(f.request_id, f.chunk_id)] = f"{tier} {labels.get(f.chunk_id or '', '-')}"
     return out
+
+
+def _check_catalogued(config: Config, catalog: Catalog, source: str) -> None:
+    """Refuse a tier whose model the catalog does not price: a repository only chooses."""
+    for name, tier in sorted(config.tiers.items()):
+        for key in (tier.model, tier.alternate):
+            if key is None:
+                continue
+            try:
+                catalog.get(key)
+            except RoutingError as exc:
+                raise ConfigError(f"{source}: tiers.{name}: {exc}") from exc
 
 
 def report_config_error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -144,7 +145,7 @@ class JobRunner:
     ) -> JobReport:
         kit = Toolkit(
             default_config_data(),
-            load_catalog,
+            functools.partial(load_catalog, models_file=self._settings.models_file),
             load_prompts(),
             self._counter,
             providers,

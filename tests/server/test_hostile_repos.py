@@ -1,0 +1,53 @@
+"""Hostile repositories and late state through the real server: what a config or a PR cannot do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.errors import ConfigError
+from app.resources import load_catalog, load_config
+from tests.server.test_http import NUMBER, OWNER, REPO, App, payload
+from tests.server.test_http import app as app  # noqa: F401 - the fixture
+
+BASE = "b" * 40
+REPRICE = """
+models:
+  anthropic:claude-opus-5-5:
+    window: 1000000
+    max_output: 128000
+    min_cacheable: 512
+    tokenizer: {kind: o200k}
+    prices:
+      - {input: 0, cache_read: 0, cache_write: 0, output: 0}
+"""
+UNPRICED = """
+tiers:
+  frontier: {model: "anthropic:claude-free-forever", alternate: null}
+"""
+
+
+@pytest.mark.parametrize(
+    ("config", "said"),
+    [(REPRICE, "models: model definitions and prices are the operator's"), (UNPRICED, "unknown")],
+)
+def test_a_repository_cannot_price_or_add_models(app: App, config: str, said: str) -> None:
+    app.gh.set_file(OWNER, REPO, BASE, ".github/tiered-review.yml", config)
+    answer = app.deliver("pull_request", payload("pull_request.opened.json"), "d-price")
+    assert app.wait(answer.json()["job_id"]) == "done"
+    assert app.gh.reviews(OWNER, REPO, NUMBER) == []  # nothing ran on the operator's key
+    (note,) = app.gh.issue_comments(OWNER, REPO, NUMBER)
+    assert "could not use its configuration" in note["body"] and said in note["body"]
+
+
+def test_the_operator_prices_models_in_the_file_the_environment_names(tmp_path: Path) -> None:
+    operator = tmp_path / "models.yaml"
+    operator.write_text(REPRICE.replace("input: 0,", "input: 9.5,"))
+    config = load_config(None)
+    packaged = load_catalog(config).get("anthropic:claude-opus-5-5").prices[0].input
+    priced = load_catalog(config, models_file=str(operator)).get("anthropic:claude-opus-5-5")
+    assert (packaged, priced.prices[0].input) == (4.0, 9.5)
+    operator.write_text("models: [1, 2]\n")
+    with pytest.raises(ConfigError, match="TIERED_REVIEW_MODELS_FILE"):
+        load_catalog(config, models_file=str(operator))
