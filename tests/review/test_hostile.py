@@ -15,6 +15,7 @@ from tests.conftest import EXAMPLE_DIFF, TODAY
 from tests.fakes import anthropic_fake
 from tests.review.commonmark import problems
 from tests.review.test_engine import anchored_finding
+from tests.review.test_privacy import sent_text
 from tests.review.test_pull_request import (
     HEAD,
     NUMBER,
@@ -125,3 +126,52 @@ def test_suggestions_are_posted_byte_for_byte(hostile: World) -> None:
         block = re.search(r"^(`{3,})suggestion\n(.*?)\n\1$", body, re.S | re.M)
         assert block is not None, body
         assert block.group(2) + "\n" == SUGGESTION
+
+
+def _patch(lines: list[str]) -> dict[str, Any]:
+    body = "".join(f"+{line}\n" for line in lines)
+    return {"status": "added", "patch": f"@@ -0,0 +1,{len(lines)} @@\n{body}".rstrip("\n")}
+
+
+# Each secret is put together at run time, so no literal here looks like a credential.
+SECRETS = {
+    "deploy/db.yml": (
+        ["database:", "  password: {0}", "  db_password: {1}"],
+        ["CorrectHorse", "Tr0ub4dor&3"],
+    ),
+    "conf/app.ini": (["[db]", "password = {0}"], ["QehdHdaVaHe5" + "T3eNDV"]),
+    "conf/app.properties": (["db.password={0}"], ["s3cr3t-pr0p"]),
+    "pyproject.toml": (["[tool.x]", 'api_key = "{0}"'], ["tomlkey" + "12"]),
+    "config/settings.json": (['{{"user": "u", "password": "{0}"}}'], ["jsonpass" + "word1"]),
+    ".env": (["DB_PASS={0}"], ["hunter2"]),
+}
+PLACEHOLDERS = {
+    "deploy/ok.yml": [
+        "password: changeme",
+        "token: ${TOKEN}",
+        "api_key: <your-key>",
+        'secret: ""',
+        "client_secret: !env_var CLIENT_SECRET",
+        "password_min_length: 12",
+    ],
+}
+
+
+def test_passwords_in_config_files_never_reach_a_model(world: World) -> None:
+    files = []
+    secrets: list[str] = []
+    for path, (lines, values) in SECRETS.items():
+        filled = [line.format(*values) for line in lines]
+        secrets += values
+        files.append({"filename": path, "additions": len(filled), **_patch(filled)})
+    for path, lines in PLACEHOLDERS.items():
+        files.append({"filename": path, "additions": len(lines), **_patch(lines)})
+    for f in files:
+        f.update(deletions=0, changes=f["additions"])
+    world.gh.push(OWNER, REPO, NUMBER, new_head_sha=HEAD, files=files)
+    world.run()
+    sent = sent_text(world.llm)
+    assert "deploy/db.yml" in sent  # the files were reviewed
+    assert [s for s in secrets if s in sent] == []
+    for kept in ("changeme", "${TOKEN}", "<your-key>", "password_min_length: 12"):
+        assert kept in sent, kept
