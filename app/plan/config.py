@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -307,13 +308,17 @@ MAX_CONFIG_VALUES = 20_000
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Every number a setting takes is far below this (2**53, the largest integer a float holds
+# exactly); a larger one overflowed float conversions deep in planning.
+MAX_CONFIG_INT = 2**53
 
 
 def _value_problem(data: Any) -> str | None:
     """Why the loaded YAML cannot be used whatever its keys, or None.
 
-    Too many values once aliases are expanded (a "billion laughs" or a recursive alias), or a
-    string with a lone surrogate (YAML's `"\\ud800"` escape), which no request can encode.
+    Too many values once aliases are expanded (a "billion laughs" or a recursive alias), a
+    number too large or not finite for any setting, or a string with a lone surrogate (YAML's
+    `"\\ud800"` escape), which no request can encode.
     """
     stack, seen = [data], 0
     while stack:
@@ -324,6 +329,10 @@ def _value_problem(data: Any) -> str | None:
                 "(an alias bomb or a recursive alias?)"
             )
         node = stack.pop()
+        if isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_CONFIG_INT:
+            return "a number is too large for any setting (the limit is 2**53)"
+        if isinstance(node, float) and not math.isfinite(node):
+            return f"the number {node} is not finite"
         if isinstance(node, str) and not node.isascii() and _SURROGATE.search(node):
             return f"the text {node[:40]!r} holds a lone surrogate (\\ud800-\\udfff)"
         if isinstance(node, dict):

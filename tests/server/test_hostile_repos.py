@@ -8,6 +8,7 @@ import pytest
 
 from app.errors import ConfigError
 from app.resources import load_catalog, load_config
+from tests.conftest import EXAMPLE_DIFF
 from tests.server.test_http import NUMBER, OWNER, REPO, App, payload
 from tests.server.test_http import app as app  # noqa: F401 - the fixture
 
@@ -51,3 +52,21 @@ def test_the_operator_prices_models_in_the_file_the_environment_names(tmp_path: 
     operator.write_text("models: [1, 2]\n")
     with pytest.raises(ConfigError, match="TIERED_REVIEW_MODELS_FILE"):
         load_catalog(config, models_file=str(operator))
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "requests:\n  max_output_tokens: {review: 1%s}\n" % ("0" * 400),
+        "tiers:\n  small: {max_input_tokens: 1%s}\n" % ("0" * 40),
+        "budget:\n  max_usd_per_pr: .inf\n",
+    ],
+)
+def test_huge_numbers_in_a_config_are_refused_with_a_message(tmp_path: Path, setting: str) -> None:
+    from tests.test_cli import run
+
+    config = tmp_path / "tiered-review.yml"
+    config.write_text(setting)
+    done = run("plan", "--config", str(config), "--diff", str(EXAMPLE_DIFF))
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert "too large" in done.stderr or "not finite" in done.stderr, done.stderr
