@@ -155,6 +155,10 @@ class JobRunner:
             self._max_usd_per_pr,
         )
         try:
+            # The PR may have closed while the job waited: nothing is run or posted.
+            state = client.pull(spec.owner, spec.repo, spec.pr_number).state
+            if state != "open":
+                return JobReport(f"not reviewed: the pull request is {state}")
             if spec.kind is JobKind.COMMAND:
                 return await self._command(client, kit, spec)
             if spec.kind is JobKind.REPLY:

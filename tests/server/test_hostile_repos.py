@@ -9,7 +9,7 @@ import pytest
 from app.errors import ConfigError
 from app.resources import load_catalog, load_config
 from tests.conftest import EXAMPLE_DIFF
-from tests.server.test_http import NUMBER, OWNER, REPO, App, payload
+from tests.server.test_http import NUMBER, OWNER, REPO, App, _command, payload
 from tests.server.test_http import app as app  # noqa: F401 - the fixture
 
 BASE = "b" * 40
@@ -70,3 +70,14 @@ def test_huge_numbers_in_a_config_are_refused_with_a_message(tmp_path: Path, set
     done = run("plan", "--config", str(config), "--diff", str(EXAMPLE_DIFF))
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     assert "too large" in done.stderr or "not finite" in done.stderr, done.stderr
+
+
+def test_a_deep_review_queued_before_the_pr_closed_runs_nothing(app: App) -> None:
+    app.gh.set_permission(OWNER, REPO, "maintainer", "maintain")
+    app.gh.close_pr(OWNER, REPO, NUMBER)  # closed after the comment, before the job runs
+    deep = app.deliver("issue_comment", _command("/review deep", "maintainer", 903), "d-late")
+    assert deep.status_code == 202
+    assert app.wait(deep.json()["job_id"]) == "done"
+    assert app.gh.reviews(OWNER, REPO, NUMBER) == []
+    assert app.gh.issue_comments(OWNER, REPO, NUMBER) == []
+    assert app.gh.check_runs(OWNER, REPO) == []
