@@ -17,6 +17,7 @@ from tests.review.commonmark import problems
 from tests.review.test_engine import anchored_finding
 from tests.review.test_privacy import sent_text
 from tests.review.test_pull_request import (
+    BASE,
     HEAD,
     NUMBER,
     OWNER,
@@ -175,3 +176,14 @@ def test_passwords_in_config_files_never_reach_a_model(world: World) -> None:
     assert [s for s in secrets if s in sent] == []
     for kept in ("changeme", "${TOKEN}", "<your-key>", "password_min_length: 12"):
         assert kept in sent, kept
+
+
+def test_huge_repository_instructions_are_capped_with_a_note(world: World) -> None:
+    words = " ".join(f"rule{i}" for i in range(90_000))  # 900 KB: GitHub serves files to 1 MB
+    world.gh.set_file(OWNER, REPO, BASE, ".github/tiered-review.yml", f"instructions: {words}\n")
+    outcome = world.run()
+    (sticky,) = world.gh.issue_comments(OWNER, REPO, NUMBER)
+    assert "repository instructions cut from" in sticky["body"]
+    sent = sent_text(world.llm)
+    assert "rule0 rule1" in sent and "rule89999" not in sent
+    assert outcome.result.totals.cost_usd < 0.25
