@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -199,7 +200,7 @@ def render_summary(result: ReviewResult, info: SummaryInputs, limit: int = BODY_
     sections.append(("Routing", _routing_table(result)))
     # Off-diff findings are listed with the findings above; their notes would say it twice.
     notes = [_indent(prose(n)) for n in result.notes if not n.startswith(OFF_DIFF_NOTE)]
-    notes += [f"not reviewed: {_indent(prose(p))}" for p in info.not_reviewed]
+    notes += [f"not reviewed: {prose_line(p)}" for p in info.not_reviewed]
     if notes:
         sections.append(
             (f"Skipped, truncated or not reviewed ({len(notes)})", [f"- {n}" for n in notes])
@@ -208,7 +209,12 @@ def render_summary(result: ReviewResult, info: SummaryInputs, limit: int = BODY_
 
 
 def _indent(text: str) -> str:
-    return text.replace("\n", "\n  ")
+    # Every CommonMark line ending, so a verbatim suggestion with a bare CR cannot step out of
+    # its list item (and its fence) into live Markdown.
+    return _LINE_END.sub(r"\g<0>  ", text)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _routing_table(result: ReviewResult) -> list[str]:

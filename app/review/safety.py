@@ -117,7 +117,12 @@ def _closes(line: str, char: str, length: int) -> bool:
 
 
 def prose(text: str) -> str:
-    """Model Markdown made inert: no HTML, link, image, mention or marker can come out of it."""
+    """Model Markdown made inert: no HTML, link, image, mention or marker can come out of it.
+
+    The result must start a line (or a list item or block quote, with every later line indented
+    to match): a fence it opens on its first line is only a fence there. Mid-line, use
+    `prose_line`.
+    """
     out: list[str] = []
     fence: tuple[str, int] | None = None
     for raw in text.replace("\r\n", "\n").split("\n"):
