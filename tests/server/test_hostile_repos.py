@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from app.errors import ConfigError
+from app.plan.config import parse_repo_config
 from app.resources import load_catalog, load_config
 from tests.conftest import EXAMPLE_DIFF
 from tests.server.test_http import NUMBER, OWNER, REPO, App, _command, payload
@@ -81,3 +83,10 @@ def test_a_deep_review_queued_before_the_pr_closed_runs_nothing(app: App) -> Non
     assert app.gh.reviews(OWNER, REPO, NUMBER) == []
     assert app.gh.issue_comments(OWNER, REPO, NUMBER) == []
     assert app.gh.check_runs(OWNER, REPO) == []
+
+
+def test_deeply_nested_yaml_is_refused_before_parsing() -> None:
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        parse_repo_config("instructions: " + "[" * 7000, "x")
+    assert time.perf_counter() - started < 1.0  # PyYAML itself took seconds to give up
