@@ -15,7 +15,7 @@ import httpx2
 import pytest
 
 from app.server.edge import edge_protocol
-from app.server.service import build_server, edge_limits
+from app.server.service import Role, build_server, edge_limits
 from app.settings import Settings
 from tests.fakes.server import serve
 
@@ -36,7 +36,7 @@ def edge(tmp_path: Path) -> Iterator[tuple[str, int]]:
             "TIERED_REVIEW_CONNECTIONS_PER_CLIENT": "3",
         }
     )
-    app, engine = build_server(settings, run_workers=False)
+    app, engine = build_server(settings, role=Role.WEB)
     try:
         with serve(app, http=edge_protocol(edge_limits(settings))) as url:
             parts = urlsplit(url)
