@@ -359,6 +359,12 @@ def _optional(node: Any) -> Any:
 def config_json_schema() -> str:
     """The JSON schema editors use for `.github/tiered-review.yml`, generated from `Config`."""
     schema = _optional(Config.model_json_schema())
+    # A repository may not define or price models (parse_repo_config refuses `models:`).
+    schema["properties"].pop("models", None)
+    defs = schema.get("$defs", {})
+    while unused := [k for k in defs if f'"#/$defs/{k}"' not in json.dumps(schema)]:
+        for name in unused:
+            del defs[name]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "tiered-review repository configuration"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
