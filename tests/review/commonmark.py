@@ -1,4 +1,8 @@
-"""What a posted body renders to under a real CommonMark parser: the checks of output safety."""
+"""What a posted body renders to under a real CommonMark parser: the checks of output safety.
+
+markdown-it-py comes with rich (a runtime dependency), pinned in requirements.lock; the test
+extra may not repeat a package the lock holds (tests/test_packaging.py).
+"""
 
 from __future__ import annotations
 
