@@ -6,8 +6,8 @@ from typing import Any
 
 from app.review.findings import Finding
 from app.review.result import ReviewResult
-from app.review.status import review_status, status_line
 from app.review.safety import cell, code, prose, prose_line, suggestion_block
+from app.review.status import review_status, status_line
 
 REVIEW_SCHEMA = "tiered-review/review@1"
 _SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2, "nit": 3}
