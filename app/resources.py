@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from app.errors import ConfigError
-from app.plan.catalog import Catalog, parse_catalog
+from app.plan.catalog import Catalog, ModelEntry, parse_catalog
 from app.plan.config import Config, build_config, parse_repo_config
 from app.plan.packing import Prompts
 
@@ -85,6 +86,29 @@ def load_config(path: Path | None) -> Config:
     return build_config(default_config_data(), repo, source)
 
 
-def load_catalog(config: Config) -> Catalog:
-    """The packaged model catalog with the config's `models:` entries over it."""
-    return parse_catalog(_data("models.yaml"), config.models)
+def load_catalog(config: Config, models_file: str | None = None) -> Catalog:
+    """The packaged model catalog with the operator's model definitions over it.
+
+    Those come from the defaults' `models:` and the operator's file (`TIERED_REVIEW_MODELS_FILE`),
+    never from a repository: `parse_repo_config` refuses a repository's `models:`.
+    """
+    return parse_catalog(_data("models.yaml"), {**config.models, **operator_models(models_file)})
+
+
+def operator_models(path: str | None) -> dict[str, ModelEntry]:
+    """The model entries of the operator's file, a YAML mapping with a `models:` key."""
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"TIERED_REVIEW_MODELS_FILE: cannot read {path}: {exc.strerror}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"TIERED_REVIEW_MODELS_FILE: {path}: not valid YAML: {exc}") from exc
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, dict):
+        raise ConfigError(f"TIERED_REVIEW_MODELS_FILE: {path}: needs a `models:` mapping")
+    try:
+        return {str(key): ModelEntry.model_validate(entry) for key, entry in models.items()}
+    except ValidationError as exc:
+        raise ConfigError(f"TIERED_REVIEW_MODELS_FILE: {path}: {exc.errors()[0]['msg']}") from exc

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, ge=0, alias="TIERED_REVIEW_LLM_MAX_RETRIES")
     retry_after_cap_s: float = Field(30.0, ge=0, alias="TIERED_REVIEW_RETRY_AFTER_CAP_S")
     concurrency: int = Field(8, gt=0, alias="TIERED_REVIEW_CONCURRENCY")
+    # The web edge: what an unsigned client may hold before it is cut off (app/server/edge.py).
+    header_timeout_s: float = Field(10.0, gt=0, alias="TIERED_REVIEW_HEADER_TIMEOUT_S")
+    body_timeout_s: float = Field(30.0, gt=0, alias="TIERED_REVIEW_BODY_TIMEOUT_S")
+    connections_per_client: int = Field(32, gt=0, alias="TIERED_REVIEW_CONNECTIONS_PER_CLIENT")
+    # Operator-only model definitions and prices over the packaged catalog (a YAML `models:` map).
+    models_file: str | None = Field(None, alias="TIERED_REVIEW_MODELS_FILE")
 
     @classmethod
     def settings_customise_sources(

@@ -96,7 +96,7 @@ def gate(
         cost = f" (estimated ${estimate_usd:.4f})" if estimate_usd is not None else ""
         return Gate(
             True,
-            f"Running a deep review on the frontier tier{cost}, {who}.\n\n{stamp}",
+            f"{stamp}\nRunning a deep review on the frontier tier{cost}, {who}.",
             "deep review by a writer",
         )
     if not writer and commenter != author:
@@ -114,4 +114,4 @@ def gate(
             "maintainer.",
             "daily limit reached",
         )
-    return Gate(True, f"Reviewing again, {who}.\n\n{stamp}", "review on request")
+    return Gate(True, f"{stamp}\nReviewing again, {who}.", "review on request")

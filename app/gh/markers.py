@@ -1,22 +1,25 @@
-"""Hidden markers the bot leaves in its own comments, and the defences around untrusted text.
+"""Hidden markers the bot leaves in its own comments, written and read in one fixed place.
 
-A marker is an HTML comment, `<!-- tiered-review:KIND VALUE -->`, invisible on GitHub. Markers
-are trusted only in comments the bot itself wrote (the caller checks the author); any text that
-did not come from the bot (PR title and body, model output) is escaped so it cannot forge one.
+A marker is an HTML comment, `<!-- tiered-review:KIND VALUE -->`, invisible on GitHub. The bot
+writes its markers as the first lines of every comment it posts (`with_markers`), and reads them
+only from that leading block of a comment it wrote (the caller checks the author): reading stops
+at the first line that is not a whole marker. Untrusted text (file names, PR titles, model
+output) always comes after the bot's own first line and is made inert by `app.review.safety`,
+so even text that spells a marker can never be read back as one.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 PREFIX = "tiered-review:"
-_MARKER = re.compile(r"<!-- tiered-review:([a-z_]+) ([^<>]*?) -->")
+_MARKER_LINE = re.compile(r"<!-- tiered-review:([a-z_]+) ([^<>\r\n]*?) -->")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 # Markdown that renders to nothing: reference-style link definitions used as comments.
 _HIDDEN_MARKDOWN = re.compile(
     r"^\s*\[(?://|comment|_)\]:\s*(?:#|<>)?\s*(?:\(.*?\)|\".*?\")?\s*$", re.M | re.I
 )
-_MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9][\w-]*)")
 
 
 def marker(kind: str, value: str) -> str:
@@ -27,17 +30,24 @@ def marker(kind: str, value: str) -> str:
     return f"<!-- {PREFIX}{kind} {clean} -->"
 
 
+def with_markers(markers: Iterable[str], body: str) -> str:
+    """A comment body with the bot's markers as its first lines, the only place they are read."""
+    head = "\n".join(markers)
+    return f"{head}\n{body}" if head else body
+
+
 def read_markers(text: str, kind: str) -> list[str]:
-    """Values of every marker of `kind` in a comment the bot wrote."""
-    return [m.group(2) for m in _MARKER.finditer(text) if m.group(1) == kind]
+    """Values of the markers of `kind` in the leading marker lines of a comment the bot wrote."""
+    values = []
+    for line in text.split("\n"):
+        found = _MARKER_LINE.fullmatch(line.rstrip("\r"))
+        if found is None:
+            break
+        if found.group(1) == kind:
+            values.append(found.group(2))
+    return values
 
 
 def strip_hidden(text: str) -> str:
     """PR title or body as a reader sees it: HTML comments and hidden link definitions removed."""
     return _HIDDEN_MARKDOWN.sub("", _HTML_COMMENT.sub("", text)).strip()
-
-
-def neutralise(text: str) -> str:
-    """Model or PR text made safe to post: no marker can be forged, no one gets @-mentioned."""
-    text = text.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
-    return _MENTION.sub("@\u200b", text)

@@ -21,6 +21,7 @@ from pydantic import (
 
 from app.errors import ConfigError
 from app.plan.catalog import ModelEntry
+from app.plan.config_guard import MAX_FLOW_DEPTH, flow_depth, forbidden_path, value_problem
 from app.plan.globs import check_globs
 from app.plan.model_config import DifficultyModel, levels_to_weights
 from app.plan.patterns import check_pattern
@@ -268,10 +269,6 @@ class Config(_Strict):
         return value
 
 
-# Keys a repository's config may not set: a PR could otherwise point requests at its own server.
-_FORBIDDEN_KEYS = frozenset({"base_url", "api_key", "api_base", "url", "endpoint", "key", "token"})
-
-
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Deep-merge `override` over `base`: mappings merge key by key, anything else replaces."""
     out = dict(base)
@@ -284,58 +281,10 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def _forbidden_path(data: Any, path: str = "") -> str | None:
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            here = f"{path}.{key}" if path else str(key)
-            if str(key).lower() in _FORBIDDEN_KEYS:
-                return here
-            found = _forbidden_path(value, here)
-            if found:
-                return found
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            found = _forbidden_path(value, f"{path}[{i}]")
-            if found:
-                return found
-    return None
-
-
-# Far more keys and values than any real config holds (the defaults hold 562), yet a walk this long
-# is quick: a file whose aliases expand past it is a "billion laughs" or a recursive alias.
-MAX_CONFIG_VALUES = 20_000
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _value_problem(data: Any) -> str | None:
-    """Why the loaded YAML cannot be used whatever its keys, or None.
-
-    Too many values once aliases are expanded (a "billion laughs" or a recursive alias), or a
-    string with a lone surrogate (YAML's `"\\ud800"` escape), which no request can encode.
-    """
-    stack, seen = [data], 0
-    while stack:
-        seen += 1
-        if seen > MAX_CONFIG_VALUES:
-            return (
-                f"more than {MAX_CONFIG_VALUES} values once YAML aliases are expanded "
-                "(an alias bomb or a recursive alias?)"
-            )
-        node = stack.pop()
-        if isinstance(node, str) and not node.isascii() and _SURROGATE.search(node):
-            return f"the text {node[:40]!r} holds a lone surrogate (\\ud800-\\udfff)"
-        if isinstance(node, dict):
-            stack.extend(node)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return None
-
-
 def parse_repo_config(text: str, source: str) -> dict[str, Any]:
     """Parse the YAML text of a repo config into a mapping (validated later, after merging)."""
+    if flow_depth(text) > MAX_FLOW_DEPTH:
+        raise ConfigError(f"{source}: not valid YAML: nested too deeply")
     try:
         data = yaml.safe_load(text)
     # ValueError: a scalar that does not convert, such as the timestamp 2026-13-45.
@@ -347,10 +296,15 @@ def parse_repo_config(text: str, source: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys")
-    problem = _value_problem(data)
+    problem = value_problem(data)
     if problem:
         raise ConfigError(f"{source}: {problem}")
-    forbidden = _forbidden_path(data)
+    if "models" in data:
+        raise ConfigError(
+            f"{source}: models: model definitions and prices are the operator's "
+            "(TIERED_REVIEW_MODELS_FILE); a repository chooses among catalogued models in tiers"
+        )
+    forbidden = forbidden_path(data)
     if forbidden:
         raise ConfigError(
             f"{source}: {forbidden}: base URLs and keys cannot be set in repository config; "
@@ -405,6 +359,12 @@ def _optional(node: Any) -> Any:
 def config_json_schema() -> str:
     """The JSON schema editors use for `.github/tiered-review.yml`, generated from `Config`."""
     schema = _optional(Config.model_json_schema())
+    # A repository may not define or price models (parse_repo_config refuses `models:`).
+    schema["properties"].pop("models", None)
+    defs = schema.get("$defs", {})
+    while unused := [k for k in defs if f'"#/$defs/{k}"' not in json.dumps(schema)]:
+        for name in unused:
+            del defs[name]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "tiered-review repository configuration"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"

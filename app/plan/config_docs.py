@@ -102,6 +102,8 @@ def config_reference(defaults_text: str) -> str:
     notes = _notes(defaults_text)
     parts = [HEADER, _presets_table(), OPENAI_EXAMPLE, "## Keys\n"]
     for name, field in Config.model_fields.items():
+        if name == "models":
+            continue  # the operator's (TIERED_REVIEW_MODELS_FILE): a repository may not set it
         annotation = field.annotation
         summary = _doc(annotation)
         parts.append(f"### `{name}`\n")

@@ -287,3 +287,45 @@ def diff_from_patches(files: Sequence[PatchFile]) -> tuple[str, tuple[str, ...]]
         patch = f.patch if f.patch.endswith("\n") else f.patch + "\n"
         parts.append(f"{header}--- {source}\n+++ {target}\n{patch}" if f.patch else header)
     return "".join(parts), tuple(missing)
+
+
+_HUNK_HEADER = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+
+
+def hunk_lines(text: str) -> dict[int, str]:
+    """Map each hunk content line of a diff embedded in `text` to its file's path.
+
+    Line indexes are those of `text.split("\\n")`. Lines are counted as unidiff counts them, from
+    each hunk header's lengths, so a removed "-- x" line is not taken for a file header; text
+    around the diff (a prompt's other sections) maps to nothing.
+    """
+    out: dict[int, str] = {}
+    old_path: str | None = None
+    path: str | None = None
+    old = new = 0
+    for index, line in enumerate(text.split("\n")):
+        if old > 0 or new > 0:
+            tag = line[:1]
+            if tag in ("", " ", "\r"):
+                old, new = old - 1, new - 1
+            elif tag == "-":
+                old -= 1
+            elif tag == "+":
+                new -= 1
+            elif tag != "\\":
+                old = new = 0  # the hunk ended early: this line is read as a header below
+            if tag in ("+", "-", " ") and path is not None:
+                out[index] = path
+            if old > 0 or new > 0 or tag in ("+", "-", " ", "", "\r", "\\"):
+                continue
+        if line.startswith("diff --git "):
+            old_path = None
+            path = _clean(line[len("diff --git ") :].rsplit(" b/", 1)[-1])
+        elif line.startswith("--- "):
+            old_path = _clean(line[4:].split("\t", 1)[0].strip())
+        elif line.startswith("+++ "):
+            path = _clean(line[4:].split("\t", 1)[0].strip()) or old_path
+        elif (hunk := _HUNK_HEADER.match(line)) is not None:
+            old = int(hunk.group(1) or "1")
+            new = int(hunk.group(2) or "1")
+    return out

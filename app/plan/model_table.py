@@ -29,8 +29,9 @@ whole at the next tier's rate. A cacheable prefix shorter than the cache minimum
 (`*`: the provider does not state it; the planner doubles it). Tiers show where the defaults put
 a model, and which `providers:` presets use it (docs/configuration.md). The catalog is dated;
 `plan` and `report` warn about a model that retires within {horizon} days or has retired. An
-operator can add or correct entries under `models:` in the config, in the format of
-`app/data/models.yaml`.
+operator can add or correct entries under `models:` in the YAML file named by
+`TIERED_REVIEW_MODELS_FILE`, in the format of `app/data/models.yaml`; a repository's config may
+only choose among them.
 
 """
 

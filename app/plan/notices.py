@@ -23,6 +23,7 @@ class WarningCode(StrEnum):
     WINDOW = "window"  # a request moved to the long tier to fit
     MODEL_RETIRED = "model_retired"
     MODEL_RETIRING = "model_retiring"
+    INSTRUCTIONS_TRIMMED = "instructions_trimmed"  # repository instructions cut to the cap
     NO_REVIEWS = "no_reviews"  # report: the filters match nothing
     CACHE_HIT_RATE_LOW = "cache_hit_rate_low"  # report: a provider's prefix cache misses
     MODEL_UNKNOWN = "model_unknown"  # report: the ledger names a model the catalog lacks

@@ -82,8 +82,33 @@ class PlanInputs:
     sources: Mapping[str, str] = field(default_factory=dict)  # path -> new content (local diffs)
 
 
+# Repository instructions ride in every request: a repository may not make a 2-line PR cost
+# dollars with a 900 KB `instructions:` value. Past this, they are cut and the summary says so.
+MAX_INSTRUCTION_TOKENS = 4000
+INSTRUCTIONS_TRIMMED = "\n[... repository instructions trimmed]"
+
+
+def cap_instructions(config: Config, counter: TokenCounter) -> tuple[Config, Warning | None]:
+    """`config` with its instructions cut to `MAX_INSTRUCTION_TOKENS`, and a warning if cut."""
+    text = config.instructions
+    tokens = counter.count(text) if len(text) > MAX_INSTRUCTION_TOKENS else 0
+    if tokens <= MAX_INSTRUCTION_TOKENS:
+        return config, None
+    cut = len(text) * MAX_INSTRUCTION_TOKENS // tokens
+    while cut > 0 and counter.count(text[:cut]) > MAX_INSTRUCTION_TOKENS:
+        cut = cut * 9 // 10
+    capped = config.model_copy(update={"instructions": text[:cut] + INSTRUCTIONS_TRIMMED})
+    return capped, Warning(
+        WarningCode.INSTRUCTIONS_TRIMMED,
+        f"repository instructions cut from {tokens} to at most {MAX_INSTRUCTION_TOKENS} tokens",
+    )
+
+
 def build_plan(diff_text: str, inputs: PlanInputs) -> Plan:
     """Plan the review of a unified diff."""
+    capped, trimmed = cap_instructions(inputs.config, inputs.counter)
+    if trimmed is not None:
+        inputs = replace(inputs, config=capped)
     config, catalog = inputs.config, inputs.catalog
     router = build_router(config, catalog)
     packer = Packer(config, inputs.prompts, inputs.pr, inputs.counter.count, inputs.sources)
@@ -101,6 +126,8 @@ def build_plan(diff_text: str, inputs: PlanInputs) -> Plan:
     )
     chunks = cap_formatter_run(chunker.chunks(parse_diff(diff_text)), config.difficulty.model)
     warnings: list[PlanWarning] = [*_model_warnings(config, catalog, inputs.today)]
+    if trimmed is not None:
+        warnings.append(trimmed)
     if not inputs.counter.exact:
         warnings.append(
             Warning(WarningCode.TOKENIZER_FALLBACK, "token counts are byte-based estimates")

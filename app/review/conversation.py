@@ -17,7 +17,7 @@ from typing import Any
 
 from app.errors import ProviderError
 from app.gh.client import GitHubClient, PullInfo
-from app.gh.markers import marker, neutralise, read_markers, strip_hidden
+from app.gh.markers import marker, read_markers, strip_hidden, with_markers
 from app.gh.threads import ThreadComment, reply_in_thread, thread_of
 from app.plan.config import Difficulty, Mode
 from app.plan.conversation import ReplyKind, classify_reply, route_reply
@@ -32,6 +32,7 @@ from app.review.engine import cache_key
 from app.review.publish import BODY_LIMIT, FindingRef, finding_of
 from app.review.pull_request import PullRef, Toolkit, repo_config
 from app.review.redact import redact_diff, redact_text
+from app.review.safety import prose
 
 log = logging.getLogger(__name__)
 REPLY_KIND = "reply_to"  # marker: the review comment a bot reply answers
@@ -94,7 +95,8 @@ async def answer_reply(
     kind = classify_reply(strip_hidden(this.body))
 
     def post(text: str) -> None:
-        body = neutralise(text)[: BODY_LIMIT - 200] + "\n\n" + marker(REPLY_KIND, str(comment_id))
+        # Model text made inert (app/review/safety.py), after the marker, the only place read.
+        body = with_markers([marker(REPLY_KIND, str(comment_id))], prose(text)[: BODY_LIMIT - 200])
 
         def landed() -> bool:
             again = thread_of(client, ref.owner, ref.repo, ref.number, comment_id)

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.gh.markers import marker, neutralise, read_markers
+from app.gh.markers import marker, read_markers, with_markers
 from app.gh.threads import ThreadComment
 from app.plan.config import CommentsConfig
 from app.review.findings import Finding
 from app.review.render import finding_markdown
 from app.review.result import OFF_DIFF_NOTE, ReviewResult
+from app.review.safety import cell, code, prose, prose_line
 
 BODY_LIMIT = 65_536  # GitHub's limit for review and comment bodies, in characters
 SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "nit": 3}
@@ -90,22 +92,22 @@ def select(
 
 
 def comment_payload(finding: Finding, route: str = "") -> dict[str, Any]:
-    """One inline comment as `POST .../pulls/{n}/reviews` wants it, with its fingerprint.
+    """One inline comment as `POST .../pulls/{n}/reviews` wants it, its markers first.
 
     `route` ("TIER DIFFICULTY") is kept in a marker with the category, for replies and feedback.
     """
-    tail = "\n\n" + marker(FINGERPRINT_KIND, finding.fingerprint)
+    head = marker(FINGERPRINT_KIND, finding.fingerprint) + "\n"
     if route:
-        tail += "\n" + marker(ROUTE_KIND, f"{route} {finding.category}")
-    text = neutralise(finding_markdown(finding))
-    if len(text) + len(tail) > BODY_LIMIT:  # keep the marker; say what was cut
+        head += marker(ROUTE_KIND, f"{route} {finding.category}") + "\n"
+    text = finding_markdown(finding)
+    if len(head) + len(text) > BODY_LIMIT:  # keep the markers; say what was cut
         note = "\n\n_[cut at GitHub's 65,536-character limit]_"
-        text = text[: BODY_LIMIT - len(tail) - len(note)] + note
+        text = text[: BODY_LIMIT - len(head) - len(note)] + note
     payload: dict[str, Any] = {
         "path": finding.path,
         "line": finding.line,
         "side": finding.side,
-        "body": text + tail,
+        "body": head + text,
     }
     if finding.start_line is not None:
         payload["start_line"] = finding.start_line
@@ -116,9 +118,10 @@ def comment_payload(finding: Finding, route: str = "") -> dict[str, Any]:
 def review_body(job: str, count: int) -> str:
     """The review's own body: short, with the job's marker (the summary comment has the rest)."""
     noun = "comment" if count == 1 else "comments"
-    return (
+    return with_markers(
+        [marker(JOB_KIND, job)],
         f"tiered-review left {count} inline {noun}; the summary comment has the routing, "
-        f"the cost and everything not posted inline.\n\n{marker(JOB_KIND, job)}"
+        "the cost and everything not posted inline.",
     )
 
 
@@ -161,9 +164,10 @@ def render_summary(result: ReviewResult, info: SummaryInputs, limit: int = BODY_
         marker(SUMMARY_KIND, "v1"),
         marker(SHAS_KIND, ",".join(info.reviewed_shas)),
         *(marker(SPENT_KIND, entry) for entry in info.spent),
+        *(marker(FINGERPRINT_KIND, fp) for fp in sorted(info.fingerprints)),
         "## tiered-review",
         "",
-        neutralise(result.summary) or "_No summary: the summary request failed (see notes)._",
+        prose(result.summary) or "_No summary: the summary request failed (see notes)._",
         "",
         f"**Cost {_usd(t.cost_usd)}** vs {_usd(t.all_frontier_usd)} all-frontier "
         f"(**{t.savings_pct:.1f}% saved**; all-middle {_usd(t.all_middle_usd)}). Cache hit rate "
@@ -183,30 +187,34 @@ def render_summary(result: ReviewResult, info: SummaryInputs, limit: int = BODY_
         sections.append(
             (
                 f"Findings not posted inline ({len(moved)})",
-                [f"- {_indent(neutralise(finding_markdown(f)))}\n  _({why})_" for f, why in moved],
+                [f"- {_indent(finding_markdown(f))}\n  _({prose_line(why)})_" for f, why in moved],
             )
         )
     if info.selection.duplicates:
         sections.append(
             (
                 f"Already posted on an earlier push ({len(info.selection.duplicates)})",
-                [f"- `{f.path}`: {neutralise(f.title)}" for f in info.selection.duplicates],
+                [f"- {code(f.path)}: {prose_line(f.title)}" for f in info.selection.duplicates],
             )
         )
     sections.append(("Routing", _routing_table(result)))
     # Off-diff findings are listed with the findings above; their notes would say it twice.
-    notes = [neutralise(n) for n in result.notes if not n.startswith(OFF_DIFF_NOTE)]
-    notes += [f"not reviewed: {neutralise(p)}" for p in info.not_reviewed]
+    notes = [_indent(prose(n)) for n in result.notes if not n.startswith(OFF_DIFF_NOTE)]
+    notes += [f"not reviewed: {prose_line(p)}" for p in info.not_reviewed]
     if notes:
         sections.append(
             (f"Skipped, truncated or not reviewed ({len(notes)})", [f"- {n}" for n in notes])
         )
-    tail = [marker(FINGERPRINT_KIND, fp) for fp in sorted(info.fingerprints)]
-    return _fit("\n".join(head), sections, "\n".join(tail), limit)
+    return _fit("\n".join(head), sections, limit)
 
 
 def _indent(text: str) -> str:
-    return text.replace("\n", "\n  ")
+    # Every CommonMark line ending, so a verbatim suggestion with a bare CR cannot step out of
+    # its list item (and its fence) into live Markdown.
+    return _LINE_END.sub(r"\g<0>  ", text)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _routing_table(result: ReviewResult) -> list[str]:
@@ -217,25 +225,26 @@ def _routing_table(result: ReviewResult) -> list[str]:
                 where[cid] = (o.tier, f"{o.provider}:{o.model}", o.rule, o.status)
     rows = ["| file | difficulty | tier / model | rule | why |", "| --- | --- | --- | --- | --- |"]
     for c in result.plan.chunks:
-        reason = neutralise(c.reasons[0]) if c.reasons else ""
+        reason = cell(c.reasons[0]) if c.reasons else ""
+        path = code(c.path, in_table=True)
         if c.skipped is not None:
-            rows.append(f"| `{c.path}` | - | skipped | {c.skipped} | |")
+            rows.append(f"| {path} | - | skipped | {cell(c.skipped)} | |")
             continue
         tier, model, rule, status = where.get(c.id, ("summary only", "", "", "ok"))
         flag = "" if status == "ok" else f" ({status})"
         rows.append(
-            f"| `{c.path}` | {c.difficulty} | {tier} / {model}{flag} | {rule} | "
-            f"{reason.replace('|', '/')} |"
+            f"| {path} | {c.difficulty} | {tier} / {cell(model)}{flag} | {cell(rule)} | {reason} |"
         )
     rows += ["", "| request | tier | model | status | cost |", "| --- | --- | --- | --- | ---: |"]
     rows += [
-        f"| {o.id} | {o.tier} | {o.provider}:{o.model} | {o.status} | {_usd(o.cost_usd)} |"
+        f"| {o.id} | {o.tier} | {cell(f'{o.provider}:{o.model}')} | {o.status} | "
+        f"{_usd(o.cost_usd)} |"
         for o in result.requests
     ]
     return rows
 
 
-def _fit(head: str, sections: Sequence[tuple[str, list[str]]], tail: str, limit: int) -> str:
+def _fit(head: str, sections: Sequence[tuple[str, list[str]]], limit: int) -> str:
     """Sections as collapsed <details>; past the limit, the longest lose lines with a note."""
 
     def render(parts: Sequence[tuple[str, list[str]]]) -> str:
@@ -243,7 +252,7 @@ def _fit(head: str, sections: Sequence[tuple[str, list[str]]], tail: str, limit:
             f"<details><summary>{title}</summary>\n\n" + "\n".join(lines) + "\n\n</details>"
             for title, lines in parts
         ]
-        return "\n\n".join([head, *blocks, tail]).strip() + "\n"
+        return "\n\n".join([head, *blocks]).strip() + "\n"
 
     parts = [(title, list(lines)) for title, lines in sections]
     text = render(parts)
@@ -257,8 +266,7 @@ def _fit(head: str, sections: Sequence[tuple[str, list[str]]], tail: str, limit:
         kept.append(f"_[{dropped} more lines cut: GitHub's {limit:,}-character limit]_")
         parts = [(t, kept if t == title else ls) for t, ls in parts]
         text = render(parts)
-    if len(text) > limit:  # a single enormous line: cut hard, keep the markers
+    if len(text) > limit:  # a single enormous line: cut hard; the markers lead, so they stay
         note = f"\n\n_[cut at GitHub's {limit:,}-character limit]_\n"
-        room = limit - len(note) - len(tail) - 2
-        text = text[:room] + note + tail + "\n"
+        text = text[: limit - len(note)] + note
     return text

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.errors import ConfigError, TieredReviewError
+from app.errors import ConfigError, RoutingError, TieredReviewError
 from app.gh.client import GitHubClient, PullInfo
-from app.gh.markers import marker, neutralise, read_markers, strip_hidden
+from app.gh.markers import marker, read_markers, strip_hidden, with_markers
 from app.plan.catalog import Catalog
 from app.plan.config import (
     Config,
@@ -45,6 +45,7 @@ from app.review.publish import (
     select,
 )
 from app.review.result import ReviewResult
+from app.review.safety import prose
 
 log = logging.getLogger(__name__)
 CONFIG_PATH = ".github/tiered-review.yml"
@@ -119,6 +120,7 @@ def repo_config(client: GitHubClient, info: PullInfo, kit: Toolkit, mode: Mode) 
     text = client.file_text(info.owner, info.repo, path, info.base_sha)
     repo = parse_repo_config(text, f"{path}@{info.base_sha[:12]}") if text else {}
     config = build_config(kit.defaults, repo, path)
+    _check_catalogued(config, kit.catalog_for(config), path)
     config = _with_conventions(client, info, config, kit)
     if mode is Mode.DEEP:
         config = with_per_pr_cap(config, config.budget.max_usd_per_deep_review)
@@ -269,6 +271,18 @@ def finding_routes(result: ReviewResult) -> dict[tuple[str, str | None], str]:
     return out
 
 
+def _check_catalogued(config: Config, catalog: Catalog, source: str) -> None:
+    """Refuse a tier whose model the catalog does not price: a repository only chooses."""
+    for name, tier in sorted(config.tiers.items()):
+        for key in (tier.model, tier.alternate):
+            if key is None:
+                continue
+            try:
+                catalog.get(key)
+            except RoutingError as exc:
+                raise ConfigError(f"{source}: tiers.{name}: {exc}") from exc
+
+
 def report_config_error(
     client: GitHubClient, ref: PullRef, bot_login: str, error: ConfigError
 ) -> None:
@@ -280,11 +294,17 @@ def report_config_error(
         return
     client.reply(
         info,
-        "tiered-review could not use its configuration, so nothing was reviewed:\n\n"
-        f"> {neutralise(str(error))}\n\n"
-        "Fix the file on the base branch; the next push is reviewed with it."
-        f"\n\n{marker(CONFIG_ERROR_KIND, key)}",
+        with_markers(
+            [marker(CONFIG_ERROR_KIND, key)],
+            "tiered-review could not use its configuration, so nothing was reviewed:\n\n"
+            f"> {_indent_quote(prose(str(error)))}\n\n"
+            "Fix the file on the base branch; the next push is reviewed with it.",
+        ),
     )
+
+
+def _indent_quote(text: str) -> str:
+    return text.replace("\n", "\n> ")
 
 
 def _within_daily_cap(config: Config, kit: Toolkit) -> tuple[Config, str]:

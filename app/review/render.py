@@ -6,6 +6,7 @@ from typing import Any
 
 from app.review.findings import Finding
 from app.review.result import ReviewResult
+from app.review.safety import cell, code, prose, prose_line, suggestion_block
 from app.review.status import review_status, status_line
 
 REVIEW_SCHEMA = "tiered-review/review@1"
@@ -78,22 +79,19 @@ def review_json(result: ReviewResult, plan_ms: float) -> dict[str, Any]:
     }
 
 
-def _fence(text: str) -> str:
-    """A code fence longer than any backtick run inside the text."""
-    longest, run = 0, 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
-    return "`" * max(3, longest + 1)
-
-
 def finding_markdown(f: Finding) -> str:
-    """One finding as Markdown (also the body of an inline comment)."""
+    """One finding as inert Markdown (also the body of an inline comment).
+
+    The title and body are model text, made inert; the path is a code span; a suggestion is
+    posted byte for byte in a fence it cannot close (see `app.review.safety`).
+    """
     where = f"{f.path}:{f.start_line}-{f.line}" if f.start_line else f"{f.path}:{f.line}"
-    text = f"**[{f.severity}] {f.title}** ({f.category}, `{where}` {f.side})\n\n{f.body}"
+    text = (
+        f"**[{f.severity}] {prose_line(f.title)}** ({f.category}, {code(where)} {f.side})"
+        f"\n\n{prose(f.body)}"
+    )
     if f.suggestion is not None:
-        fence = _fence(f.suggestion)
-        text += f"\n\n{fence}suggestion\n{f.suggestion.rstrip(chr(10))}\n{fence}"
+        text += "\n\n" + suggestion_block(f.suggestion)
     return text
 
 
@@ -104,14 +102,14 @@ def review_markdown(result: ReviewResult, plan_ms: float) -> str:
     warning = status_line(result)
     if warning:
         parts += [f"**{warning}**", ""]
-    parts += [result.summary or "_No summary._", ""]
+    parts += [prose(result.summary) or "_No summary._", ""]
     findings = sorted(result.findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.path, f.line))
     parts.append(f"## Findings ({len(findings)})")
     parts.extend(
         ["", *(finding_markdown(f) + "\n" for f in findings)] if findings else ["", "None."]
     )
     if result.notes:
-        parts += ["", "## Notes", "", *(f"- {n}" for n in result.notes)]
+        parts += ["", "## Notes", "", *(f"- {_indent(prose(n))}" for n in result.notes)]
     parts += [
         "",
         "## Routing and cost",
@@ -121,8 +119,8 @@ def review_markdown(result: ReviewResult, plan_ms: float) -> str:
     ]
     for o in result.requests:
         parts.append(
-            f"| {o.id} | {o.tier} | {o.provider}:{o.model} | {o.rule} | {o.status} | "
-            f"${o.cost_usd:.4f} |"
+            f"| {o.id} | {o.tier} | {cell(f'{o.provider}:{o.model}')} | {cell(o.rule)} | "
+            f"{o.status} | ${o.cost_usd:.4f} |"
         )
     hit = ", ".join(f"{p} {r:.0%}" for p, r in t.cache_hit_rate_by_provider.items()) or "n/a"
     parts += [
@@ -132,3 +130,7 @@ def review_markdown(result: ReviewResult, plan_ms: float) -> str:
         f"{t.cache_hit_rate:.0%} ({hit}); routed in {plan_ms:.1f} ms.",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")

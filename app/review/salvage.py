@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_FENCE = re.compile(r"```[a-zA-Z]*[ \t]*\n?")
 _CLOSER = {"{": "}", "[": "]"}
 
 
@@ -35,7 +34,9 @@ def salvage_json(text: str) -> Salvaged:
     start = text.find("{")
     if start < 0:
         raise NoJSONError("the answer contains no JSON object")
-    body = _FENCE.sub("", text[start:]) if "```" in text[start:] else text[start:]
+    # A fence before the object is skipped by starting at its brace and one after it is never
+    # read; backticks inside strings are content (a suggestion may hold a fence) and are kept.
+    body = text[start:]
     out: list[str] = []
     stack: list[str] = []
     safe = 0  # output length after the last complete value inside the object
@@ -54,6 +55,8 @@ def salvage_json(text: str) -> Salvaged:
                 last = '"'
                 if not is_key:  # a complete value; a key without its value is not
                     safe, safe_stack = len(out), list(stack)
+            continue
+        if ch == "`":  # a stray fence mark between values, outside every string
             continue
         if not ch.isspace():
             last, previous = ch, last

@@ -23,6 +23,7 @@ from app.errors import WebhookError
 from app.gh.decision import JobDecision, ReviewDecision
 from app.gh.webhooks import SkipRules, classify, parse_json, verify_signature
 from app.server.committer import GroupCommitter
+from app.server.edge import BodyProblem, EdgeLimits, event_label, read_body
 from app.server.job_spec import JobSpec
 from app.server.logs import log_context
 from app.server.metrics import Metrics
@@ -31,7 +32,6 @@ from app.server.worker import PoolOptions, run_pool
 from app.store.queue import JobQueue, NewJob
 
 log = logging.getLogger(__name__)
-MAX_BODY = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,7 @@ class ServerParts:
     accept_webhooks: bool = True
     role: str = "all"
     ready: Callable[[], Readiness] = lambda: Readiness({})
+    limits: EdgeLimits = EdgeLimits()
 
 
 def create_app(parts: ServerParts) -> FastAPI:
@@ -115,12 +116,11 @@ def create_app(parts: ServerParts) -> FastAPI:
 async def _webhook(
     parts: ServerParts, request: Request, event: str, delivery: str, writer: GroupCommitter
 ) -> Response:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        return _answer(parts, event, "too_large", 413, "payload over 25 MB")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return _answer(parts, event, "too_large", 413, "payload over 25 MB")
+    body = await read_body(request, parts.limits)
+    if body is BodyProblem.TOO_LARGE:
+        return _answer(parts, event, body, 413, "payload over 25 MB")
+    if isinstance(body, BodyProblem):  # too slow (408), or the client is gone (never read)
+        return _answer(parts, event, body, 408, "the body did not arrive in time")
     if not verify_signature(parts.secret, body, request.headers.get("x-hub-signature-256")):
         return _answer(parts, event, "bad_signature", 401, "invalid or missing signature")
     try:
@@ -145,7 +145,7 @@ async def _webhook(
     )
     result = await writer.enqueue(job)
     outcome = "queued" if result.created else result.reason
-    parts.metrics.deliveries.labels(event, outcome).inc()
+    parts.metrics.deliveries.labels(event_label(event), outcome).inc()
     with log_context(repository=spec.repository, pr=spec.pr_number):
         log.info("delivery %s: job %s %s", delivery, result.job_id, outcome)
     return JSONResponse(
@@ -154,8 +154,10 @@ async def _webhook(
 
 
 def _answer(parts: ServerParts, event: str, outcome: str, status: int, message: str) -> Response:
-    parts.metrics.deliveries.labels(event or "unknown", outcome).inc()
-    return JSONResponse({"outcome": outcome, "message": message}, status)
+    parts.metrics.deliveries.labels(event_label(event), outcome).inc()
+    # A body left unread (too large, too slow) would otherwise be drained: close instead.
+    close = {"Connection": "close"} if status in (408, 413) else None
+    return JSONResponse({"outcome": outcome, "message": message}, status, headers=close)
 
 
 def _observer(metrics: Metrics) -> Callable[[Any, str, float], None]:

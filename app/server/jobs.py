@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -144,7 +145,7 @@ class JobRunner:
     ) -> JobReport:
         kit = Toolkit(
             default_config_data(),
-            load_catalog,
+            functools.partial(load_catalog, models_file=self._settings.models_file),
             load_prompts(),
             self._counter,
             providers,
@@ -154,6 +155,10 @@ class JobRunner:
             self._max_usd_per_pr,
         )
         try:
+            # The PR may have closed while the job waited: nothing is run or posted.
+            state = client.pull(spec.owner, spec.repo, spec.pr_number).state
+            if state != "open":
+                return JobReport(f"not reviewed: the pull request is {state}")
             if spec.kind is JobKind.COMMAND:
                 return await self._command(client, kit, spec)
             if spec.kind is JobKind.REPLY:

@@ -24,6 +24,7 @@ from app.gh.webhooks import classify, parse_json
 from app.plan.tokens import load_counter
 from app.providers.registry import available, build_provider
 from app.resources import default_config_data, load_prompts
+from app.server.edge import EdgeLimits, edge_protocol
 from app.server.http import ServerParts, create_app
 from app.server.job_spec import JobSpec
 from app.server.jobs import JobRunner, skip_rules
@@ -101,6 +102,15 @@ def pool_options(settings: Settings) -> PoolOptions:
     )
 
 
+def edge_limits(settings: Settings) -> EdgeLimits:
+    """The web edge's bounds from the settings."""
+    return EdgeLimits(
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        connections_per_client=settings.connections_per_client,
+    )
+
+
 def replay(settings: Settings, path: Path, event: str) -> str:
     """Run the webhook handler on a saved payload, then the job it asks for, without a server."""
     try:
@@ -153,6 +163,7 @@ def build_server(settings: Settings, *, role: Role = Role.ALL) -> tuple[FastAPI,
         accept_webhooks=role is not Role.WORKER,
         role=role.value,
         ready=lambda: readiness(engine, tokens),
+        limits=edge_limits(settings),
     )
     return create_app(parts), engine
 
@@ -187,9 +198,10 @@ def serve(settings: Settings, host: str, port: int, role: Role = Role.ALL) -> No
             host=host,
             port=port,
             loop="auto",
-            http="auto",
             log_config=None,
             access_log=False,
+            # h11 with the edge's bounds ("auto" is h11 too: httptools is not installed).
+            http=edge_protocol(edge_limits(settings)),
         )
     finally:
         engine.dispose()

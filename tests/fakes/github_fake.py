@@ -532,6 +532,7 @@ class _Pull:
     commits: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
+    state: str = "open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -710,6 +711,12 @@ class FakeGitHub:
             pull.files_at[new_head_sha] = normalized
             pull.head_sha, pull.files, pull.updated_at = new_head_sha, normalized, self.clock()
             self._commit(owner, repo, new_head_sha, (parent,), pull.user)
+
+    def close_pr(self, owner: str, repo: str, number: int) -> None:
+        """Close the pull request (GitHub's `state: closed`)."""
+        with self._lock:
+            pull = self._pulls[(*_key(owner, repo), number)]
+            pull.state, pull.updated_at = "closed", self.clock()
 
     def set_compare(
         self,
@@ -1359,7 +1366,7 @@ def _pull_json(state: FakeGitHub, base: str, repo: _Repo, pull: _Pull) -> dict[s
         "comments_url": links["comments"],
         "statuses_url": links["statuses"],
         "number": pull.number,
-        "state": "open",
+        "state": pull.state,
         "locked": False,
         "title": pull.title,
         "user": _user(base, pull.user),
@@ -1380,7 +1387,7 @@ def _pull_json(state: FakeGitHub, base: str, repo: _Repo, pull: _Pull) -> dict[s
         "active_lock_reason": None,
         "created_at": _iso(pull.created_at),
         "updated_at": _iso(pull.updated_at),
-        "closed_at": None,
+        "closed_at": _iso(pull.updated_at) if pull.state == "closed" else None,
         "merged_at": None,
         "merge_commit_sha": None,
         "assignee": None,

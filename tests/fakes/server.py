@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
@@ -26,17 +27,20 @@ class _ThreadServer(uvicorn.Server):
 
 
 @contextlib.contextmanager
-def serve(app: ASGIApp, *, lifespan: bool = False) -> Iterator[str]:
+def serve(
+    app: ASGIApp, *, lifespan: bool = False, http: type[asyncio.Protocol] | None = None
+) -> Iterator[str]:
     """Run `app` on 127.0.0.1 at a free port and yield its base URL until the block exits.
 
-    `lifespan` runs the app's startup and shutdown (the App server starts its workers there).
+    `lifespan` runs the app's startup and shutdown (the App server starts its workers there);
+    `http` is the protocol class `serve` runs the App with (default: uvicorn's h11).
     """
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=0,
         loop="asyncio",
-        http="h11",
+        http=http or "h11",
         ws="none",
         lifespan="on" if lifespan else "off",
         log_config=None,  # leave the process's logging setup alone

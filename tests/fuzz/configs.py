@@ -8,6 +8,7 @@ several documents, non-mapping roots); and raw bytes (binary, NUL, not UTF-8, UT
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import yaml
@@ -202,7 +203,10 @@ def _default_at(path: tuple[str, ...]) -> Any:
     node: Any = DEFAULTS
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
-    return node
+    # A copy: a drawn value may be this very node, and a later `_set` into the tree being
+    # built would otherwise change DEFAULTS, so the next case (or the shrinker's replay) drew
+    # from different lists: hypothesis's FlakyStrategyDefinition.
+    return copy.deepcopy(node)
 
 
 def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:

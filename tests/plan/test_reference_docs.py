@@ -41,7 +41,9 @@ def test_the_reference_lists_every_key_with_its_type_and_default() -> None:
     keys = _leaf_keys(Config)
     leaves = {k for k in keys if not any(o.startswith((f"{k}.", f"{k}[]")) for o in keys)}
     assert len(leaves) > 60
-    missing = sorted(k for k in leaves if k not in rows)
+    # models: is the operator's (TIERED_REVIEW_MODELS_FILE); a repository config may not set it.
+    missing = sorted(k for k in leaves if k not in rows and k.split(".")[0] != "models")
+    assert not any(path.startswith("models") for path in rows)
     assert not missing, f"keys missing from the reference: {missing}"
     assert "| integer | `8` |" in rows["requests.max_chunks"]
     assert "one of `critical`, `major`, `minor`, `nit`" in rows["comments.min_severity"]

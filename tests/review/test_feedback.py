@@ -20,8 +20,9 @@ def _bot_comment(gh: Any, url: str, fingerprint: str) -> int:
     client = GitHubClient("t", url, throttle=False)
     try:
         pr = client.api.get_repo(f"{OWNER}/{REPO}").get_pull(NUMBER)
-        body = "Check this\n\n" + marker(FINGERPRINT_KIND, fingerprint)
-        body += "\n" + marker(ROUTE_KIND, "small routine bug")
+        # The bot's markers lead its comments (app/gh/markers.py).
+        body = marker(FINGERPRINT_KIND, fingerprint) + "\n"
+        body += marker(ROUTE_KIND, "small routine bug") + "\nCheck this"
         pr.create_review(
             body="r", event="COMMENT", comments=[{"path": "a.py", "line": 2, "body": body}]
         )

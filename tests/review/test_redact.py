@@ -13,17 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unidiff import PatchSet
 
-from app.review.redact import (
-    MIN_ENTROPY_BITS,
-    MIN_SECRET_LENGTH,
-    Redacted,
-    SecretKind,
-    marker,
-    redact_diff,
-    redact_many,
-    redact_text,
-    shannon_entropy,
-)
+from app.review.redact import Redacted, SecretKind, marker, redact_diff, redact_many, redact_text
+from app.review.secret_values import MIN_ENTROPY_BITS, MIN_SECRET_LENGTH, shannon_entropy
 
 # Every secret below is built at runtime from an obvious pattern, so no literal in this file
 # looks like a real credential to a secret scanner.

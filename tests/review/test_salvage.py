@@ -51,3 +51,11 @@ def test_cut_answers_keep_what_was_complete(text: str, data: object, partial: bo
 def test_what_cannot_be_read_says_why(text: str, reason: str) -> None:
     with pytest.raises(NoJSONError, match=reason):
         salvage_json(text)
+
+
+def test_a_fenced_answer_keeps_the_fences_inside_its_strings() -> None:
+    # A suggestion may itself hold a fence: only fences around the object are dropped.
+    text = '```json\n{"findings": [{"suggestion": "x = \'```\'\\n"}]}\n```'
+    salvaged = salvage_json(text)
+    assert salvaged.data == {"findings": [{"suggestion": "x = '```'\n"}]}
+    assert not salvaged.cut_short

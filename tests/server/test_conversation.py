@@ -127,7 +127,7 @@ def test_a_question_gets_one_answer_in_its_thread_on_the_findings_tier(
     replies = talk.bot_replies(root["id"])
     assert len(replies) == 1
     model = {"small": "claude-haiku-5-5", "middle": "claude-sonnet-5-5"}[tier]
-    assert replies[0]["body"].startswith(f"Answer from {model}:")
+    assert replies[0]["body"].split("\n", 1)[1].startswith(f"Answer from {model}:")
     asked = read_markers(replies[0]["body"], REPLY_KIND)
     assert asked == [str(talk.app.gh.review_comments(OWNER, REPO, NUMBER)[-2]["id"])]
     assert talk.reply_models() == [model]
@@ -174,7 +174,7 @@ def test_a_dismissed_finding_is_remembered_and_not_raised_again_after_a_push(
     dismissed = talk.say(root["id"], "Won't fix: we accept this.", "d-w1")
     assert talk.app.wait(dismissed.json()["job_id"]) == "done"
     replies = talk.bot_replies(root["id"])
-    assert [r["body"].split("\n\n")[0] for r in replies] == [DISMISS_ACK]
+    assert [r["body"].split("\n", 1)[1] for r in replies] == [DISMISS_ACK]  # after the marker
     assert talk.reply_models() == []  # acknowledged without a model call
     assert talk.app.engine is not None
     with talk.app.engine.connect() as conn:
