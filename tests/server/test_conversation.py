@@ -22,15 +22,10 @@ import sqlalchemy as sa
 from app.gh.markers import read_markers
 from app.review.conversation import DISMISS_ACK, REPLY_KIND
 from app.review.publish import FINGERPRINT_KIND, ROUTE_KIND
-from app.server.service import build_server
-from app.settings import Settings
 from app.store import schema
-from app.store.queue import JobQueue
-from tests.fakes import anthropic_fake
-from tests.fakes.github_fake import BOT_LOGIN, github_fake
-from tests.fakes.server import serve
+from tests.fakes.github_fake import BOT_LOGIN
 from tests.review.test_engine import reviewer
-from tests.server.test_http import NUMBER, OWNER, REPO, SECRET, App, open_fixture_pr, payload
+from tests.server.test_http import NUMBER, OWNER, REPO, App, payload, running_app
 
 HOOK = Path(__file__).resolve().parents[1] / "fixtures" / "github-webhooks"
 REPLY_SYSTEM = "# Answering a developer in a review thread"
@@ -91,28 +86,9 @@ class Conversation:
 
 @pytest.fixture
 def talk(tmp_path: Path, counter: object) -> Iterator[Conversation]:
-    with github_fake() as (gh_url, gh), anthropic_fake(responder=responder) as (llm_url, llm):
-        open_fixture_pr(gh)
-        settings = Settings.from_env(
-            {
-                "GITHUB_TOKEN": "ghs_test",
-                "GITHUB_API_URL": gh_url,
-                "GITHUB_WEBHOOK_SECRET": SECRET.decode(),
-                "TIERED_REVIEW_DB": str(tmp_path / "q.db"),
-                "ANTHROPIC_API_KEY": "k",
-                "ANTHROPIC_BASE_URL": llm_url,
-                "TIERED_REVIEW_GITHUB_THROTTLE": "false",
-                "TIERED_REVIEW_WORKERS": "2",
-                "TIERED_REVIEW_LLM_MAX_RETRIES": "0",
-            }
-        )
-        server, engine = build_server(settings)
-        try:
-            with serve(server, lifespan=True) as url:
-                yield Conversation(App(url, gh, JobQueue(engine), gh_url, llm_url, engine), llm)
-        finally:
-            engine.dispose()
-        assert gh.invalid == [], "a request outside GitHub's published descriptions"
+    with running_app(tmp_path, responder) as (app, llm):
+        yield Conversation(app, llm)
+        assert app.gh.invalid == [], "a request outside GitHub's published descriptions"
 
 
 def test_a_question_gets_one_answer_in_its_thread_on_the_findings_tier(

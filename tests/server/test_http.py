@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from app.store import schema
 from app.store.queue import JobQueue
 from tests.conftest import EXAMPLE_DIFF, HOOKS
 from tests.fakes import anthropic_fake
+from tests.fakes.llm_common import FakeLLM, Responder
 from tests.fakes.server import serve
 from tests.review.test_engine import reviewer
 from tests.review.test_pull_request import pr_files
@@ -99,11 +101,12 @@ class App:
         raise AssertionError(f"job {job_id} did not finish: {job.state} {job.last_error}")
 
 
-@pytest.fixture
-def app(tmp_path: Path, counter: object) -> Iterator[App]:
+@contextmanager
+def running_app(tmp_path: Path, responder: Responder) -> Iterator[tuple[App, FakeLLM]]:
+    """The App server on loopback, with the fake GitHub (fixture PR open) and a fake model."""
     from tests.fakes.github_fake import github_fake
 
-    with github_fake() as (gh_url, gh), anthropic_fake(responder=reviewer) as (llm_url, _llm):
+    with github_fake() as (gh_url, gh), anthropic_fake(responder=responder) as (llm_url, llm):
         open_fixture_pr(gh)
         settings = Settings.from_env(
             {
@@ -121,9 +124,15 @@ def app(tmp_path: Path, counter: object) -> Iterator[App]:
         server, engine = build_server(settings)
         try:
             with serve(server, lifespan=True) as url:
-                yield App(url, gh, JobQueue(engine), gh_url, llm_url, engine)
+                yield App(url, gh, JobQueue(engine), gh_url, llm_url, engine), llm
         finally:
             engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path, counter: object) -> Iterator[App]:
+    with running_app(tmp_path, reviewer) as (running, _llm):
+        yield running
 
 
 def test_a_signed_pull_request_is_reviewed_once_even_when_redelivered(app: App) -> None:
