@@ -87,7 +87,9 @@ def _parser() -> argparse.ArgumentParser:
 
     forecast_arguments(forecast)
     calibrate = sub.add_parser(
-        "calibrate", help="offline: the router against a labelled corpus of PRs; --fit refits it"
+        "calibrate",
+        help="offline: the router against a labelled corpus of PRs (--fit refits it) "
+        "or the ledger's developer feedback (--feedback)",
     )
     from app.calibrate.command import add_arguments as calibrate_arguments
 

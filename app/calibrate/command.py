@@ -1,9 +1,11 @@
-"""`tiered-review calibrate --corpus FILE [--fit]`: the edge of calibration.
+"""`tiered-review calibrate --corpus FILE [--fit] [--feedback DB ...]`: the edge of calibration.
 
 Reads the corpus TSV and its gzipped diffs (relative to the TSV's folder), plans every PR with the
 packaged defaults exactly as `plan` would, once with the legacy classifier (before) and once with
 the facts model (after), and prints the figures of the chosen part. `--fit` first fits the
 weights on the fitting part and writes them (default: the packaged difficulty-model.yaml).
+`--feedback DB` (repeatable, with or without `--corpus`) reads the ledgers' developer feedback,
+read only like `report`, as labels: acceptance per route and the mis-routing evidence.
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ from app.calibrate.core import (
     outcome,
     parse_corpus,
 )
-from app.calibrate.output import calibration_json, print_calibration
+from app.calibrate.feedback import feedback_labels
+from app.calibrate.output import (
+    CALIBRATE_SCHEMA,
+    calibration_json,
+    feedback_json,
+    print_calibration,
+    print_feedback,
+)
 from app.errors import DiffError
 from app.plan.chunks import formatter_run
 from app.plan.config import Config, Mode
@@ -42,13 +51,21 @@ from app.plan.packing import PullRequestInfo, package_of
 from app.plan.planner import PlanInputs, build_plan
 from app.plan.tokens import load_counter
 from app.resources import load_catalog, load_config, load_prompts
+from app.store.ledger_read import read_ledgers
 
 PARTS = ("held-back", "fit", "all")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `calibrate`."""
-    parser.add_argument("--corpus", type=Path, required=True, metavar="FILE", help="corpus TSV")
+    parser.add_argument("--corpus", type=Path, metavar="FILE", help="corpus TSV")
+    parser.add_argument(
+        "--feedback",
+        action="append",
+        metavar="DB",
+        help="a ledger (path or URL, read only) whose developer feedback is read as labels; "
+        "repeatable",
+    )
     parser.add_argument("--fit", action="store_true", help="fit the weights on the fitting part")
     parser.add_argument(
         "--part", choices=PARTS, default="held-back", help="the PRs reported (default held-back)"
@@ -134,7 +151,29 @@ def _write_model(
 
 
 def run_calibrate(args: argparse.Namespace, out: Console) -> int:
-    """`tiered-review calibrate`."""
+    """`tiered-review calibrate`: the corpus figures, the feedback labels, or both."""
+    if args.corpus is None and not args.feedback:
+        raise CorpusError("calibrate needs --corpus FILE, --feedback DB, or both")
+    if args.fit and args.corpus is None:
+        raise CorpusError("--fit needs --corpus FILE")
+    doc: dict[str, Any] = {"schema": CALIBRATE_SCHEMA}
+    if args.corpus is not None:
+        doc = _run_corpus(args, out)
+    if args.feedback:
+        ledger = read_ledgers(args.feedback)
+        labels = feedback_labels(ledger.feedback)
+        sources = [s.name for s in ledger.sources]
+        if args.format == "json":
+            doc["feedback"] = feedback_json(labels, sources)
+        else:
+            print_feedback(labels, out)
+    if args.format == "json":
+        out.file.write(json.dumps(doc, indent=2) + "\n")
+    return 0
+
+
+def _run_corpus(args: argparse.Namespace, out: Console) -> dict[str, Any]:
+    """The corpus part: the JSON document (written by the caller), or the tables printed."""
     rows = _read_rows(args.corpus)
     config = load_config(None)
     counter, _ = load_counter()
@@ -201,8 +240,6 @@ def run_calibrate(args: argparse.Namespace, out: Console) -> int:
         levels = levels_of(facts_config.difficulty.model.weights)
         results["facts"] = (_outcomes(part, replace(base, config=facts_config)), levels)
     if args.format == "json":
-        doc = calibration_json(args.part, results, fitted_doc)
-        out.file.write(json.dumps(doc, indent=2) + "\n")
-    else:
-        print_calibration(args.part, results, fitted_doc, out)
-    return 0
+        return calibration_json(args.part, results, fitted_doc)
+    print_calibration(args.part, results, fitted_doc, out)
+    return {}

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.calibrate.core import Figures, Outcome, figures
+from app.calibrate.feedback import Direction, FeedbackLabels
 from app.plan.config import Difficulty
 
 CALIBRATE_SCHEMA = "tiered-review/calibrate@1"
@@ -128,3 +129,63 @@ def print_calibration(
         for s in f.signals:
             signals.add_row(s.signal, str(s.fired), f"{s.precision:.2f}")
         console.print(signals)
+
+
+def feedback_json(labels: FeedbackLabels, sources: list[str]) -> dict[str, Any]:
+    """The feedback labels as the `feedback` member of the calibrate JSON document."""
+    return {
+        "sources": sources,
+        "signals": labels.signals,
+        "acceptance": [
+            {
+                "tier": a.tier,
+                "difficulty": a.difficulty,
+                "category": a.category,
+                "accepted": a.accepted,
+                "rejected": a.rejected,
+                "rate": a.rate,
+            }
+            for a in labels.acceptance
+        ],
+        **{
+            d.value.replace("-", "_"): [
+                {
+                    "repository": e.repository,
+                    "pr": e.pr_number,
+                    "fingerprint": e.fingerprint,
+                    "signal": e.signal,
+                    "tier": e.tier,
+                    "difficulty": e.difficulty,
+                    "category": e.category,
+                }
+                for e in labels.of(d)
+            ]
+            for d in Direction
+        },
+    }
+
+
+def print_feedback(labels: FeedbackLabels, console: Console) -> None:
+    """Acceptance per tier, difficulty and category, then the mis-routing evidence."""
+    table = Table(
+        title=f"Feedback as labels: {labels.signals} judged findings", title_justify="left"
+    )
+    for name in ("tier", "difficulty", "category"):
+        table.add_column(name)
+    for name in ("accepted", "rejected", "rate"):
+        table.add_column(name, justify="right")
+    for a in labels.acceptance:
+        table.add_row(
+            a.tier, a.difficulty, a.category, str(a.accepted), str(a.rejected), _fmt(a.rate)
+        )
+    console.print(table)
+    for d in Direction:
+        found = labels.of(d)
+        console.print(f"{d.value} evidence: {len(found)}")
+        for e in found:
+            console.print(
+                f"  {e.repository}#{e.pr_number} {e.fingerprint}: {e.tier} finding "
+                f"({e.category}) {e.signal} on a chunk labelled {e.difficulty}",
+                markup=False,
+                highlight=False,
+            )
