@@ -26,7 +26,7 @@ from app.plan.packing import PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tokens import load_counter
 from app.providers.registry import available, open_providers, require_keys
-from app.resources import default_config_text, load_catalog, load_config, load_prompts
+from app.resources import default_config_text, load_catalog, load_config, plan_inputs
 from app.review.engine import EngineOptions, run_review
 from app.review.render import review_json, review_markdown
 from app.review.result import ReviewResult
@@ -281,18 +281,7 @@ def _inputs(
     args: argparse.Namespace, config_path: Path | None, pr: PullRequestInfo
 ) -> tuple[PlanInputs, str | None]:
     """Plan inputs from the packaged data, the config file and today's date."""
-    config = load_config(config_path)
-    counter, warning = load_counter()
-    inputs = PlanInputs(
-        config=config,
-        catalog=load_catalog(config),
-        prompts=load_prompts(),
-        counter=counter,
-        today=dt.date.today(),
-        mode=Mode(args.mode),
-        pr=pr,
-    )
-    return inputs, warning
+    return plan_inputs(load_config(config_path), Mode(args.mode), pr)
 
 
 def run_plan(args: argparse.Namespace, out: Console) -> int:

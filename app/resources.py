@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 from importlib import resources
 from pathlib import Path
@@ -13,8 +14,10 @@ from pydantic import ValidationError
 
 from app.errors import ConfigError
 from app.plan.catalog import Catalog, ModelEntry, parse_catalog
-from app.plan.config import Config, build_config, parse_repo_config
-from app.plan.packing import Prompts
+from app.plan.config import Config, Mode, build_config, parse_repo_config
+from app.plan.packing import Prompts, PullRequestInfo
+from app.plan.planner import PlanInputs
+from app.plan.tokens import load_counter
 
 
 def _data(name: str) -> dict[str, Any]:
@@ -112,3 +115,23 @@ def operator_models(path: str | None) -> dict[str, ModelEntry]:
         return {str(key): ModelEntry.model_validate(entry) for key, entry in models.items()}
     except ValidationError as exc:
         raise ConfigError(f"TIERED_REVIEW_MODELS_FILE: {path}: {exc.errors()[0]['msg']}") from exc
+
+
+def plan_inputs(
+    config: Config, mode: Mode = Mode.NORMAL, pr: PullRequestInfo | None = None
+) -> tuple[PlanInputs, str | None]:
+    """Plan inputs for `config` from the packaged catalog and prompts, the tokenizer and today.
+
+    The second value is the tokenizer's fallback warning, None when tiktoken's files loaded.
+    """
+    counter, warning = load_counter()
+    inputs = PlanInputs(
+        config=config,
+        catalog=load_catalog(config),
+        prompts=load_prompts(),
+        counter=counter,
+        today=dt.date.today(),
+        mode=mode,
+        pr=pr if pr is not None else PullRequestInfo(),
+    )
+    return inputs, warning

@@ -43,14 +43,13 @@ from app.calibrate.output import (
 )
 from app.errors import DiffError
 from app.plan.chunks import formatter_run
-from app.plan.config import Config, Mode
+from app.plan.config import Config
 from app.plan.diff import decode_diff
 from app.plan.difficulty import FACT_IDS
 from app.plan.facts.model import TRIVIAL_FACTS, Params
 from app.plan.packing import PullRequestInfo, package_of
 from app.plan.planner import PlanInputs, build_plan
-from app.plan.tokens import load_counter
-from app.resources import load_catalog, load_config, load_prompts
+from app.resources import load_config, plan_inputs
 from app.store.ledger_read import read_ledgers
 
 PARTS = ("held-back", "fit", "all")
@@ -176,15 +175,7 @@ def _run_corpus(args: argparse.Namespace, out: Console) -> dict[str, Any]:
     """The corpus part: the JSON document (written by the caller), or the tables printed."""
     rows = _read_rows(args.corpus)
     config = load_config(None)
-    counter, _ = load_counter()
-    base = PlanInputs(
-        config=config,
-        catalog=load_catalog(config),
-        prompts=load_prompts(),
-        counter=counter,
-        today=dt.date.today(),
-        mode=Mode.NORMAL,
-    )
+    base, _ = plan_inputs(config)
     fitted_doc: dict[str, Any] | None = None
     facts_config = _with_model(config, kind="facts")
     if args.fit:

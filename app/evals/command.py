@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import time
 import uuid
@@ -43,10 +42,9 @@ from app.plan.config import Config, Mode, Task
 from app.plan.packing import PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tiers import TIERS
-from app.plan.tokens import load_counter
 from app.providers.base import Provider
 from app.providers.registry import available, open_providers, require_keys
-from app.resources import load_catalog, load_config, load_prompts
+from app.resources import load_config, plan_inputs
 from app.review.engine import EngineOptions, run_review
 from app.review.findings import Finding
 from app.review.result import ReviewResult
@@ -307,14 +305,7 @@ def run_eval_command(args: argparse.Namespace, out: Console) -> int:
     cases = load_cases(Path(args.cases) if args.cases is not None else bundled_cases())
     config = load_config(args.config)
     tiers = parse_tiers(args.tiers, config)
-    counter, _ = load_counter()
-    base = PlanInputs(
-        config=config,
-        catalog=load_catalog(config),
-        prompts=load_prompts(),
-        counter=counter,
-        today=dt.date.today(),
-    )
+    base, _ = plan_inputs(config)
     engine = open_database(settings.database)
     try:
         behaviour = None if args.model_behaviour is None else Behaviour(args.model_behaviour)

@@ -25,12 +25,11 @@ from app.forecast.core import Forecast, PrForecast, build_forecast, pr_title, su
 from app.forecast.output import forecast_html, forecast_json, print_forecast
 from app.local.gitdiff import repository_name
 from app.local.history import Window, changes, count_changes, head_file, repository_root
-from app.plan.config import Mode, build_config, parse_repo_config
+from app.plan.config import build_config, parse_repo_config
 from app.plan.diff import decode_diff
 from app.plan.packing import PullRequestInfo
 from app.plan.planner import PlanInputs, build_plan
-from app.plan.tokens import load_counter
-from app.resources import default_config_data, load_catalog, load_config, load_prompts
+from app.resources import default_config_data, load_config, plan_inputs
 
 log = logging.getLogger(__name__)
 REPO_CONFIG = ".github/tiered-review.yml"
@@ -75,17 +74,10 @@ def forecast_inputs(root: Path, config_path: Path | None) -> PlanInputs:
         source = f"HEAD:{REPO_CONFIG}"
         repo = parse_repo_config(text, source) if text is not None else {}
         config = build_config(default_config_data(), repo, source)
-    counter, warning = load_counter()
+    inputs, warning = plan_inputs(config)
     if warning:
         log.debug("tokenizer fallback: %s", warning)
-    return PlanInputs(
-        config=config,
-        catalog=load_catalog(config),
-        prompts=load_prompts(),
-        counter=counter,
-        today=dt.date.today(),
-        mode=Mode.NORMAL,
-    )
+    return inputs
 
 
 def forecast_repository(
