@@ -135,7 +135,8 @@ class Outcome:
     all_middle_usd: float
     signals: frozenset[str]
     chunks: tuple[ChunkFacts, ...] = ()
-    formatter_run: bool = False  # the PR-wide cap applies: nothing above substantive
+    formatter_run: bool = False  # a formatter or codemod run: nothing above substantive, no
+    # cross-cutting request
 
 
 def outcome(
@@ -265,7 +266,9 @@ def _predict(o: Outcome, params: Params, prices: Prices, wide: PrWide) -> tuple[
             heavy_files += 1
             if c.code:
                 heavy_packages.add(c.package)
-    if len(heavy_packages) >= wide.min_packages or heavy_files >= wide.min_files:
+    if not o.formatter_run and (
+        len(heavy_packages) >= wide.min_packages or heavy_files >= wide.min_files
+    ):
         frontier = True
         cost += sum(c.tokens for c in o.chunks) * prices.frontier * 0.5
     return hardest, frontier, cost

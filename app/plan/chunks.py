@@ -238,12 +238,29 @@ def _looks_minified(file: FileDiff) -> bool:
     )
 
 
+# A file whose change is one of these is mechanical: a formatter, a linter's autofix or a codemod.
+MECHANICAL_FACTS = frozenset(
+    {
+        "mechanical.annotations",
+        "mechanical.format_only",
+        "mechanical.moved",
+        "mechanical.rename",
+        "mechanical.strings_only",
+        "content.whitespace_only",
+        "content.comment_only",
+    }
+)
+
+
 def formatter_run(chunks: Sequence[Chunk], min_files: int, share: float) -> str | None:
-    """Why a PR reads as a formatter or codemod run (most code files only reformatted), or None."""
+    """Why a PR reads as a formatter or codemod run (most code files changed mechanically:
+    reformatted, one identifier renamed, or only strings), or None."""
     code = {c.path for c in chunks if c.reviewable and c.kind is FileKind.CODE}
-    formatted = {c.path for c in chunks if c.reviewable and "mechanical.format_only" in c.signals}
-    if len(formatted) >= min_files and len(formatted) >= share * len(code):
-        return f"{len(formatted)} of {len(code)} code files only change formatting"
+    mechanical = {
+        c.path for c in chunks if c.reviewable and MECHANICAL_FACTS.intersection(c.signals)
+    }
+    if len(mechanical) >= min_files and len(mechanical) >= share * len(code):
+        return f"{len(mechanical)} of {len(code)} code files change only mechanically"
     return None
 
 

@@ -331,6 +331,8 @@ _KNOWN_SIGNALS = (
 FACT_IDS = (
     *_KNOWN_SIGNALS,
     "mechanical.format_only",
+    "mechanical.annotations",
+    "mechanical.moved",
     "mechanical.rename",
     "mechanical.strings_only",
     "surface.removed",

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.plan.catalog import ModelSpec
-from app.plan.chunks import Chunk
+from app.plan.chunks import Chunk, formatter_run
 from app.plan.config import Config, Difficulty, Task
 from app.plan.context import surrounding_code
 from app.plan.contract import tool_text
@@ -329,7 +329,11 @@ def pr_wide_reason(config: Config, chunks: Sequence[Chunk]) -> str | None:
     # Only chunks labelled substantive or harder count: a formatter run over the whole code base
     # touches every package and is still trivial.
     # (The legacy model keeps counting every chunk, as it did.)
-    floor = 0 if config.difficulty.model.kind == "legacy" else Difficulty.SUBSTANTIVE.rank
+    model = config.difficulty.model
+    floor = 0 if model.kind == "legacy" else Difficulty.SUBSTANTIVE.rank
+    # A formatter or codemod run touches every package and still needs no design review.
+    if floor and formatter_run(chunks, model.mechanical_pr_min_files, model.mechanical_pr_share):
+        return None
     heavy = [c for c in chunks if c.reviewable and not c.private and c.difficulty.rank >= floor]
     packages = sorted({package_of(c.path) for c in heavy if c.kind is FileKind.CODE})
     files = len({c.path for c in heavy})

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.plan.diff import Hunk
-from app.plan.facts.hunks import FRAGMENT, raw_format_only
+from app.plan.facts.hunks import FRAGMENT, lines_moved, raw_format_only
 from app.plan.facts.manifests import dependency_change
 from app.plan.facts.syntax import FileSyntax, parse_change, single_rename
 from app.plan.patterns import Patterns, compile_patterns
@@ -167,6 +167,15 @@ def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) 
                 "trailing commas and parentheses",
             )
         ]
+    moved = lines_moved(hunks)
+    if moved:
+        return [
+            (
+                "mechanical.moved",
+                f"lines moved: the {moved} removed lines come back elsewhere, unchanged but for "
+                "formatting (sorted imports, reordered definitions)",
+            )
+        ]
     syntax = parse_change(language, hunks)
     old, new = syntax.old, syntax.new
     group = _API_GROUP[language]
@@ -180,6 +189,14 @@ def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) 
             )
         ]
     facts = _surface(syntax)
+    if old.typeless is not None and old.typeless == new.typeless and not deprecation and not facts:
+        return [
+            (
+                "mechanical.annotations",
+                "only type hints change spelling (parameter and return types, typing imports): "
+                "the code that runs and the types it declares are the same",
+            )
+        ]
     structural = bool(facts or new.changed_imports or old.changed_imports or deprecation)
     if not structural and "".join(old.code.split()) == "".join(new.code.split()):
         return [

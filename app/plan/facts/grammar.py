@@ -73,6 +73,8 @@ class Grammar:
     imports: Query  # captures @import (the imported module's node)
     noncode: Query  # captures @x for every comment and string node
     public: Callable[[str, Node], bool]
+    annotations: Query | None = None  # captures @t for type annotations that do not run, and
+    # @m/@imp for imports of typing modules (Python, TypeScript): what a type-hint codemod edits
 
 
 _SPECS: dict[str, tuple[Callable[[], object], frozenset[str], frozenset[str], str, str]] = {
@@ -181,6 +183,29 @@ _SPECS: dict[str, tuple[Callable[[], object], frozenset[str], frozenset[str], st
         """,
     ),
 }
+# Type annotations a codemod may rewrite without changing what runs: parameter and return types,
+# variables' hints, `from __future__ import annotations` and typing imports (Python); type
+# annotations, type arguments and `import type` (TypeScript). A class field's hint (@a inside a
+# class) stays code: dataclasses, attrs and pydantic run on it.
+_ANNOTATIONS = {
+    "python": """
+        (typed_parameter type: (_) @t)
+        (typed_default_parameter type: (_) @t)
+        (function_definition return_type: (_) @t)
+        (assignment type: (_) @a)
+        (future_import_statement) @t
+        (import_from_statement module_name: (dotted_name) @m) @imp
+        """,
+    "typescript": """
+        (type_annotation) @t
+        (type_arguments) @t
+        (import_statement "type" @t)
+        (import_specifier "type" @t)
+        (export_statement "type" @t)
+        """,
+}
+TYPING_MODULES = frozenset({b"typing", b"typing_extensions", b"collections.abc"})
+
 _PUBLIC: dict[str, Callable[[str, Node], bool]] = {
     "python": _python_public,
     "typescript": _script_public,
@@ -223,6 +248,7 @@ def grammar(name: str) -> Grammar:
         definitions, imports = _SPECS["typescript"][3], _SPECS["typescript"][4]
     language = Language(factory())
     noncode = " ".join(f"({kind}) @x" for kind in sorted(comments | strings))
+    annotations = _ANNOTATIONS.get("typescript" if name == "tsx" else name)
     return Grammar(
         name=name,
         language=language,
@@ -232,6 +258,7 @@ def grammar(name: str) -> Grammar:
         imports=Query(language, imports),
         noncode=Query(language, noncode),
         public=_PUBLIC[name],
+        annotations=None if annotations is None else Query(language, annotations),
     )
 
 

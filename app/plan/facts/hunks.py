@@ -131,6 +131,42 @@ def _squash(lines: Sequence[str]) -> bytes:
     return PARENS.sub(b"", TRAILING_COMMA.sub(b"", stream))
 
 
+def _changed(hunks: Sequence[Hunk]) -> tuple[list[str], list[str]]:
+    """The removed and the added lines of a file's hunks, without their markers."""
+    removed: list[str] = []
+    added: list[str] = []
+    for hunk in hunks:
+        for kind, line in zip(hunk.kinds, hunk.text.split("\n")[1:], strict=False):
+            if kind == "-":
+                removed.append(line[1:])
+            elif kind == "+":
+                added.append(line[1:])
+    return removed, added
+
+
+def lines_moved(hunks: Sequence[Hunk]) -> int:
+    """How many lines a move changes: the removed lines, as a multiset, are the added ones
+    (whitespace, quote style and trailing commas aside), and some are not blank; else 0.
+
+    Sorted imports, reordered definitions, a block moved within the file, and a formatter that
+    also sorts read this way.
+    """
+    removed, added = _changed(hunks)
+    old = sorted(s for s in (_squash([line]).rstrip(b",") for line in removed) if s)
+    new = sorted(s for s in (_squash([line]).rstrip(b",") for line in added) if s)
+    if not old or old != new:
+        return 0
+    # One or two statements swapped can change behaviour (a check moved after its use); a
+    # block of three or more lines, or imports in a new order, is a move.
+    imports = all(_IMPORT_LINE.match(line) for line in removed if line.strip())
+    return len(old) if len(old) >= 3 or imports else 0
+
+
+_IMPORT_LINE = re.compile(
+    r"^\s*(?:import\s|from\s+\S+\s+import\s|use\s|export\s.*\sfrom\s|\"[^\"]+\"$)"
+)
+
+
 def raw_format_only(hunks: Sequence[Hunk]) -> bool:
     """Whether the sides differ only in whitespace, quotes, trailing commas and parentheses.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tree_sitter import Node, QueryCursor, Tree
 
 from app.plan.diff import Hunk
-from app.plan.facts.grammar import Grammar, grammar, parser
+from app.plan.facts.grammar import TYPING_MODULES, Grammar, grammar, parser
 from app.plan.facts.hunks import FRAGMENT, PARENS, TRAILING_COMMA, sides
 
 _MAX_SIGNATURE = 300  # characters of a definition's header kept for display
@@ -60,6 +60,7 @@ class SideView:
     stream: bytes  # the side without comments, whitespace or parentheses, quotes unified
     errors: bool  # the parser recovered from syntax errors
     enclosing: frozenset[str] = frozenset()  # names of the definitions the changed rows are in
+    typeless: bytes | None = None  # `stream` without type annotations (None: no such notion)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,8 @@ def _definitions(
         key = TRAILING_COMMA.sub(b"", squashed.replace(b"'", b'"'))
         if g.name == "go":
             key = key.replace(b"interface{}", b"any")  # the same type since Go 1.18
+        elif g.name == "python":
+            key = python_types(key)
         found[qual] = Definition(
             name=qual,
             header=" ".join(header.decode("utf-8", "replace").split())[:_MAX_SIGNATURE],
@@ -150,6 +153,65 @@ def _definitions(
             touched=touched,
         )
     return found, frozenset(enclosing)
+
+
+_TYPING_ALIAS = re.compile(
+    rb"\b(?:typing\.|t\.)?(List|Dict|Tuple|Set|FrozenSet|Type|Deque|DefaultDict)\["
+)
+_TYPING_PREFIX = re.compile(rb"\b(?:typing|typing_extensions|t)\.(?=[A-Z])")
+_WRAPPER = re.compile(rb"\b(Optional|Union)\[")
+
+
+def _closing(text: bytes, start: int) -> int:
+    """The index of the `]` that closes the `[` just before `start`, or -1."""
+    depth = 1
+    for i in range(start, len(text)):
+        if text[i] == 0x5B:
+            depth += 1
+        elif text[i] == 0x5D:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def python_types(key: bytes, unquote: bool = True) -> bytes:
+    """A Python header with its type hints spelled one way (whitespace already removed):
+    `List[X]` as `list[X]`, `Optional[X]` as `X|None`, `Union[A,B]` as `A|B`, `typing.X` as `X`,
+    and quoted forward references unquoted, so a PEP 585/604 codemod changes no key."""
+    key = _TYPING_PREFIX.sub(b"", key)
+    key = _TYPING_ALIAS.sub(lambda m: m[1].lower() + b"[", key)
+    for _ in range(32):  # innermost first; bounded against pathological headers
+        found = None
+        for match in _WRAPPER.finditer(key):
+            end = _closing(key, match.end())
+            if end >= 0 and _WRAPPER.search(key, match.end(), end) is None:
+                found = (match, end)
+                break
+        if found is None:
+            break
+        match, end = found
+        inner = key[match.end() : end]
+        parts = _split_top(inner)
+        if match[1] == b"Optional":
+            parts.append(b"None")
+        key = key[: match.start()] + b"|".join(parts) + key[end + 1 :]
+    return key.replace(b'"', b"") if unquote else key
+
+
+def _split_top(inner: bytes) -> list[bytes]:
+    """`A,B[C,D]` -> [A, B[C,D]]: commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, byte in enumerate(inner):
+        if byte == 0x5B:
+            depth += 1
+        elif byte == 0x5D:
+            depth -= 1
+        elif byte == 0x2C and depth == 0:
+            parts.append(inner[start:i])
+            start = i + 1
+    parts.append(inner[start:])
+    return [p for p in parts if p]
 
 
 _TYPED_LATER = frozenset({"python", "typescript", "tsx", "javascript"})
@@ -250,6 +312,7 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
     # The whole side, context included: a trailing comma's closer may sit on a context row.
     definitions, enclosing = _definitions(g, tree, source, rows)
     stream = b"".join(without_comments.replace(b"\\\n", b"").split()).replace(b"'", b'"')
+    typeless = _typeless(g, tree, source, comments)
     return SideView(
         code=b"\n".join(_rows(code, rows)).decode("utf-8", "surrogateescape"),
         comments=comment_rows.decode("utf-8", "replace"),
@@ -257,9 +320,52 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
         enclosing=enclosing,
         imports=frozenset(imports),
         changed_imports=frozenset(changed_imports),
-        stream=PARENS.sub(b"", TRAILING_COMMA.sub(b"", stream)),
+        stream=_normal(stream),
         errors=tree.root_node.has_error,
+        typeless=typeless,
     )
+
+
+def _normal(stream: bytes) -> bytes:
+    return PARENS.sub(b"", TRAILING_COMMA.sub(b"", stream))
+
+
+def _typeless(g: Grammar, tree: Tree, source: bytes, comments: Sequence[Node]) -> bytes | None:
+    """The side's token stream without comments and type annotations, or None when the
+    language has no annotations that leave the running code alone."""
+    if g.annotations is None:
+        return None
+    found = QueryCursor(g.annotations).captures(tree.root_node)
+    nodes = list(comments)
+    for node in found.get("t", []):
+        nodes.append(node)
+        before = node.prev_sibling
+        if before is not None and before.type in (":", "->"):
+            nodes.append(before)
+    for node in found.get("a", []):  # a variable's hint, not a class field's
+        if _in_function_or_module(node):
+            nodes.append(node)
+            if node.prev_sibling is not None and node.prev_sibling.type == ":":
+                nodes.append(node.prev_sibling)
+    modules = {m.parent.id for m in found.get("m", []) if m.parent and m.text in TYPING_MODULES}
+    nodes.extend(n for n in found.get("imp", []) if n.id in modules)
+    text = _blank(source, nodes)
+    stream = b"".join(text.replace(b"\\\n", b"").split()).replace(b"'", b'"')
+    # Hints the parser could not place (a hunk cut inside a docstring) still read one way.
+    return _normal(python_types(stream, unquote=False) if g.name == "python" else stream)
+
+
+def _in_function_or_module(node: Node) -> bool:
+    """Whether an annotated assignment is a variable (in a function, or at module level)
+    rather than a class field, which dataclasses, attrs and pydantic read at run time."""
+    parent = node.parent
+    while parent is not None:
+        if parent.type in _LOCAL_SCOPES:
+            return True
+        if parent.type == "class_definition":
+            return False
+        parent = parent.parent
+    return True
 
 
 def parse_change(language: str, hunks: Sequence[Hunk]) -> FileSyntax:

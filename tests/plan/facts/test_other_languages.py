@@ -170,3 +170,19 @@ def test_java_public_methods_concurrency_and_crypto() -> None:
         "        MessageDigest md = MessageDigest.getInstance(ALG);\n        count += x;\n",
     )
     assert "security.crypto" in facts("src/main/java/Notifier.java", JAVA, digest)
+
+
+def test_typescript_import_type_and_annotations_only() -> None:
+    old = (
+        'import { Options } from "./options";\n\n'
+        "export function make(o: Options): Options {\n  return wrap<Options>(o);\n}\n"
+    )
+    new = (
+        'import type { Options } from "./options";\n\n'
+        "export function make(o: Options): Options {\n  const out: Options = wrap(o);\n"
+        "  return out;\n}\n"
+    )
+    old = old.replace("return wrap<Options>(o);", "const out = wrap<Options>(o);\n  return out;")
+    assert list(facts("src/make.ts", old, new)) == ["mechanical.annotations"]
+    wider = new.replace("make(o: Options)", "make(o: Options | string)")
+    assert "surface.annotation" in facts("src/make.ts", new, wider)

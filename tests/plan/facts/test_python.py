@@ -163,3 +163,44 @@ def test_a_return_type_from_none_to_a_value_is_a_signature_change() -> None:
     old = "class Resource:\n    def set_route(self, handler) -> None:\n        self.h = handler\n"
     new = old.replace("-> None:", "-> Route:")
     assert "surface.signature" in facts("src/web.py", old, new)
+
+
+def test_sorted_imports_are_a_pure_move() -> None:
+    old = "import sys\nimport os\nfrom a import b\n\n\ndef f():\n    return os.sep\n"
+    new = "import os\nimport sys\n\nfrom a import b\n\n\ndef f():\n    return os.sep\n"
+    assert list(facts("src/mod.py", old, new)) == ["mechanical.moved"]
+
+
+def test_two_statements_swapped_are_not_a_move() -> None:
+    old = "def f(x):\n    check(x)\n    use(x)\n    return x\n"
+    new = "def f(x):\n    use(x)\n    check(x)\n    return x\n"
+    assert "mechanical.moved" not in facts("src/mod.py", old, new)
+
+
+def test_a_definition_moved_within_the_file_is_a_move() -> None:
+    one = "def one():\n    value = 1\n    return value\n"
+    two = "def two():\n    return 2\n"
+    old = f"{one}\n\n{two}\n\ndef three():\n    return 3\n"
+    new = f"{two}\n\ndef three():\n    return 3\n\n\n{one}"
+    assert list(facts("src/mod.py", old, new)) == ["mechanical.moved"]
+
+
+def test_a_type_hint_codemod_changes_only_annotations() -> None:
+    old = (
+        "from typing import List, Optional\n\n\n"
+        "def pick(items: List[str], default: Optional[str] = None) -> Optional[str]:\n"
+        "    return items[0] if items else default\n"
+    )
+    new = (
+        "from __future__ import annotations\n\n\n"
+        "def pick(items: list[str], default: str | None = None) -> str | None:\n"
+        "    return items[0] if items else default\n"
+    )
+    assert list(facts("src/pick.py", old, new)) == ["mechanical.annotations"]
+
+
+def test_a_field_annotation_is_code_not_a_hint() -> None:
+    """pydantic, attrs and dataclasses run on a class field's annotation."""
+    old = "class Settings(BaseModel):\n    port: int = 80\n    host: str = 'x'\n"
+    new = old.replace("port: int", "port: str")
+    assert "mechanical.annotations" not in facts("src/settings.py", old, new)
