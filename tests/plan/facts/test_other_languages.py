@@ -186,3 +186,13 @@ def test_typescript_import_type_and_annotations_only() -> None:
     assert list(facts("src/make.ts", old, new)) == ["mechanical.annotations"]
     wider = new.replace("make(o: Options)", "make(o: Options | string)")
     assert "surface.annotation" in facts("src/make.ts", new, wider)
+
+
+def test_typescript_null_prototype_objects_are_input_hardening() -> None:
+    old = (
+        "export function parse(q: string) {\n"
+        "  const params: Record<string, string> = {}\n"
+        "  return fill(params, q)\n}\n"
+    )
+    new = old.replace("= {}", "= Object.create(null)")
+    assert "security.input" in facts("src/utils/url.ts", old, new)
