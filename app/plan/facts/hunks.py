@@ -74,6 +74,8 @@ def _string_state(language: str, lines: list[str]) -> list[str]:
         return lines
     text = "\n".join(lines)
     if language == "python":
+        if '"""' not in text and "'''" not in text:
+            return _inside_docstring(lines)
         quotes = [q for q in ('"""', "'''") if text.count(q) % 2 == 1]
         if not quotes:
             return lines
@@ -91,6 +93,33 @@ def _string_state(language: str, lines: list[str]) -> list[str]:
         if first_close >= 0 and not 0 <= first_open < first_close:
             return ["/*" + lines[0], *lines[1:]]
     return lines
+
+
+_PROSE = re.compile(
+    r"^\s*(?::\w+(?:\s+[\w.\[\], |]+)?:.*"  # an rST field: `:param int timeout:`
+    r"|[A-Za-z`][\w`'.,;:()/-]*(?:\s+[\w`'\"’.,;:()/|-]+){3,})\s*$"  # four words or more
+)
+_CODE_START = re.compile(
+    r"^\s*(?:def|class|return|import|from|if|elif|else|for|while|with|try|except|finally|"
+    r"raise|yield|assert|del|pass|break|continue|async|await|lambda|global|nonlocal)\b"
+)
+_PROSE_SHARE = 0.6
+
+
+def _inside_docstring(lines: list[str]) -> list[str]:
+    """A Python hunk with no triple quote that reads as prose is inside a docstring: wrap it in
+    one, so its words are not parsed as code (`:param float backoff_max:` and sentences).
+
+    Prose: most non-blank lines are an rST field or four or more words, and no line is code (a
+    statement keyword first, or an assignment).
+    """
+    words = [ln for ln in lines if ln.strip()]
+    if not words or any(_CODE_START.match(ln) or " = " in ln for ln in words):
+        return lines
+    prose = sum(1 for ln in words if _PROSE.match(ln))
+    if prose < _PROSE_SHARE * len(words):
+        return lines
+    return ['"""' + lines[0], *lines[1:-1], lines[-1] + '"""'] if len(lines) > 1 else lines
 
 
 _C_LIKE = frozenset({"typescript", "tsx", "javascript", "go", "rust", "java"})

@@ -215,3 +215,21 @@ def test_a_tuple_of_tls_settings_is_tls_even_when_only_names_are_added() -> None
     )
     new = old.replace("    'ssl_version',\n", "    'ssl_version',\n    'assert_hostname',\n")
     assert "security.tls" in facts("src/poolmanager.py", old, new)
+
+
+def test_a_hunk_inside_a_docstring_is_prose_not_code() -> None:
+    """The hunk has no triple quote of its own: git cut it out of a class docstring."""
+    doc = "\n".join(
+        f"    :param int option_{n}:\n        What option {n} does, in a sentence or two.\n"
+        for n in range(12)
+    )
+    body = "    def __init__(self):\n        self.total = 3\n"
+    old = f'class Retry:\n    """Retry configuration.\n\n{doc}\n    """\n\n{body}'
+    new = old.replace(
+        "    :param int option_6:\n",
+        "    :param float backoff_max:\n"
+        "        The maximum backoff time (in seconds) between retry attempts.\n\n"
+        "    :param int option_6:\n",
+    )
+    found = facts("src/retry.py", old, new)
+    assert list(found) == ["mechanical.strings_only"], found
