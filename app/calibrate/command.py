@@ -125,11 +125,17 @@ def _params(config: Config) -> Params:
     return Params(m.weights, m.combine, m.ambiguous_band, m.ambiguous_max_lines)
 
 
+PACKAGED_MODEL = Path(__file__).resolve().parents[1] / "data" / "difficulty-model.yaml"
+
+
 def _write_model(
     path: Path, fitted: Params, corpus: Path, counts: tuple[int, int], today: dt.date
 ) -> None:
-    """Write the fitted numbers into the model file, keeping its other keys and its header."""
-    data = yaml.safe_load(path.read_text("utf-8"))
+    """Write the fitted numbers into the model file, keeping its other keys and its header
+    (a new file starts from the packaged model's)."""
+    source = path if path.exists() else PACKAGED_MODEL
+    text = source.read_text("utf-8")
+    data = yaml.safe_load(text)
     data["as_of"] = today
     data["fitted_on"] = (
         f"{corpus.name}, {counts[0]} PRs: fitted on the {counts[1]} whose head hash is not "
@@ -139,7 +145,7 @@ def _write_model(
     data["ambiguous_band"] = fitted.ambiguous_band
     data["ambiguous_max_lines"] = fitted.ambiguous_max_lines
     data["weights"] = {k: float(v) for k, v in fitted.weights.items()}
-    lines = path.read_text("utf-8").splitlines()
+    lines = text.splitlines()
     header = "".join(
         f"{line}\n"
         for line in lines[
@@ -198,9 +204,7 @@ def _run_corpus(args: argparse.Namespace, out: Console) -> dict[str, Any]:
             ambiguous_band=fitted.ambiguous_band,
             ambiguous_max_lines=fitted.ambiguous_max_lines,
         )
-        target = (
-            args.output or Path(__file__).resolve().parents[1] / "data" / "difficulty-model.yaml"
-        )
+        target = args.output or PACKAGED_MODEL
         _write_model(target, fitted, args.corpus, (len(rows), len(train)), dt.date.today())
         changed = {
             k: [config.difficulty.model.weights.get(k), v]

@@ -169,6 +169,20 @@ def test_calibrate_fit_writes_a_model_that_loads(
     DifficultyModel.model_validate(written)
 
 
+def test_calibrate_fit_writes_a_new_model_file_from_the_packaged_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = _corpus(tmp_path)
+    target = tmp_path / "new" / "model.yaml"
+    target.parent.mkdir()
+    args = ["calibrate", "--corpus", str(corpus), "--fit", "--output", str(target)]
+    assert main([*args, "--part", "all", "--format", "json"]) == 0
+    capsys.readouterr()
+    written = yaml.safe_load(target.read_text())
+    assert written["apis"] and written["kind"] == "facts"
+    DifficultyModel.model_validate(written)
+
+
 def test_a_missing_diff_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
