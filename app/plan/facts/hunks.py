@@ -35,15 +35,20 @@ FRAGMENT = re.compile(r"__fragment_(\d+)__|[Ff]ragment_(\d+)")
 
 
 def _opener(language: str, hunk: Hunk) -> str:
-    """What to put before a hunk that starts inside a parameter list, or "".
+    """What to put before a hunk that starts inside a parameter list or a block, or "".
 
-    Git's section header when it opens the list (`def connect(`); otherwise, when the hunk's
+    Git's section header when it opens the list (`def connect(`) or, in the brace languages, a
+    block (`public interface Strategy {`); otherwise, when the hunk's
     parentheses close before they open on a line that ends a definition header (`) -> None:`), a
     stand-in public definition named after the hunk's line, so the parameters still parse as one.
     """
     head, _, body = hunk.text.partition("\n")
     section = head.split("@@", 2)[2].strip() if head.count("@@") >= 2 else ""
     if section.count("(") > section.count(")"):
+        return section + " "
+    if language in _C_LIKE and section.endswith("{") and section.count("{") > section.count("}"):
+        # The hunk is inside the block git names (a class, an interface, a function): open it,
+        # so members parse as members (an interface's methods are public) and names qualify.
         return section + " "
     depth = 0
     typed = False  # a `name: Type` or `name Type` line: parameters, not a call's arguments
@@ -68,7 +73,8 @@ def _string_state(language: str, lines: list[str]) -> list[str]:
     odd number of triple quotes, the first one closes a string unless code that opens one comes
     before it (nothing, `=`, `(`, `,`, `return`, a prefix) on a line after a `:` header or an
     opener. C-like languages: a `*/` before any `/*`. Then the literal is reopened at the start
-    of the hunk's first row (rows are kept, so changed-row numbers stay right).
+    of the hunk's first row (rows are kept, so changed-row numbers stay right). A hunk that ends
+    inside a literal it opens has it closed at the end of its last row.
     """
     if not lines:
         return lines
@@ -87,11 +93,15 @@ def _string_state(language: str, lines: list[str]) -> list[str]:
         opens = bool(before.strip()) and _OPENS_STRING.search(before) is not None
         if not before.strip():
             opens = previous.endswith((":", "(", ",", "=")) or not previous
-        return lines if opens else [quote + lines[0], *lines[1:]]
+        if opens:  # the hunk ends inside the string it opens: close it on the last row
+            return [*lines[:-1], lines[-1] + quote]
+        return [quote + lines[0], *lines[1:]]
     if language in _C_LIKE:
         first_close, first_open = text.find("*/"), text.find("/*")
         if first_close >= 0 and not 0 <= first_open < first_close:
-            return ["/*" + lines[0], *lines[1:]]
+            lines = ["/*" + lines[0], *lines[1:]]
+        if text.rfind("/*") > text.rfind("*/"):  # it ends inside a comment it opens
+            lines = [*lines[:-1], lines[-1] + " */"]
     return lines
 
 
@@ -144,9 +154,10 @@ def sides(
         new_rows.extend(len(new) + i for i, k in enumerate(new_kinds) if k == "+")
         opener = _opener(language, hunk)
         for part, side in ((old_part, old), (new_part, new)):
+            part = _string_state(language, part)  # a reopened comment goes after the opener
             if part and opener:
                 part[0] = opener + part[0]
-            side.extend(_string_state(language, part))
+            side.extend(part)
             side.append("")  # a blank row between hunks keeps their statements apart
     return (
         ("\n".join(old).encode("utf-8", "surrogateescape"), frozenset(old_rows)),

@@ -196,3 +196,21 @@ def test_typescript_null_prototype_objects_are_input_hardening() -> None:
     )
     new = old.replace("= {}", "= Object.create(null)")
     assert "security.input" in facts("src/utils/url.ts", old, new)
+
+
+def test_a_java_interface_method_added_below_a_cut_javadoc_is_public_surface() -> None:
+    """The hunk starts inside one Javadoc and ends inside another; git names the interface."""
+    doc = "".join(f"   * Line {n} of the strategy's documentation.\n" for n in range(8))
+    old = (
+        "package com.example;\n\nimport java.lang.reflect.Field;\n\n"
+        "/**\n * Custom field naming.\n */\npublic interface NamingStrategy {\n"
+        f"  /**\n{doc}   */\n  public String translateName(Field f);\n}}\n"
+    )
+    new = old.replace(
+        "  public String translateName(Field f);\n",
+        "  public String translateName(Field f);\n\n  /**\n   * Alternative names.\n   */\n"
+        "  default List<String> alternateNames(Field f) {\n    return List.of();\n  }\n",
+    )
+    found = facts("src/main/java/com/example/NamingStrategy.java", old, new)
+    assert "surface.added" in found, found
+    assert "NamingStrategy.alternateNames" in found["surface.added"]
