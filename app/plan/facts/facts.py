@@ -130,6 +130,18 @@ def _surface(syntax: FileSyntax) -> list[Fact]:
         facts.append(("surface.annotation", f"type annotations or header change: {name}"))
     if renamed:
         facts.append(("surface.renamed", f"renames public {renamed[0][0]} to {renamed[0][1]}"))
+    constants = sorted(
+        n for n, v in syntax.new.constants.items() if syntax.old.constants.get(n, v) != v
+    )
+    if constants:
+        name = constants[0]
+        facts.append(
+            (
+                "surface.constant",
+                f"changes public constant {name}: {syntax.old.constants[name]} -> "
+                f"{syntax.new.constants[name]}",
+            )
+        )
     if removed:
         facts.append(("surface.removed", f"removes public {removed[0]}"))
     if added:
@@ -250,6 +262,10 @@ def manifest_facts(path: str, hunks: Sequence[Hunk]) -> list[Fact]:
         facts.append(("deps.added", f"adds runtime dependency {change.added[0]}"))
     if change.removed:
         facts.append(("deps.removed", f"drops runtime dependency {change.removed[0]}"))
-    if change.bumped and not facts:
+    if change.major:
+        facts.append(
+            ("deps.major", f"moves runtime dependency {change.major[0]} to a new major version")
+        )
+    elif change.bumped and not facts:
         facts.append(("deps.bumped", f"re-pins dependency {change.bumped[0]}"))
     return facts

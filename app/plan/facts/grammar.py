@@ -73,6 +73,7 @@ class Grammar:
     imports: Query  # captures @import (the imported module's node)
     noncode: Query  # captures @x for every comment and string node
     public: Callable[[str, Node], bool]
+    constants: Query | None = None  # captures @name and @value of constants (and @item, @field)
     annotations: Query | None = None  # captures @t for type annotations that do not run, and
     # @m/@imp for imports of typing modules (Python, TypeScript): what a type-hint codemod edits
 
@@ -204,6 +205,30 @@ _ANNOTATIONS = {
         (export_statement "type" @t)
         """,
 }
+# Named constants whose value is part of a module's contract (which are public is decided in
+# app/plan/facts/syntax.py): module-level assignments, exported consts, Go consts, Java static
+# final fields and enum constants' arguments, Rust consts and statics.
+_CONSTANTS = {
+    "python": """
+        (module (expression_statement
+            (assignment left: (identifier) @name right: (_) @value)))
+        """,
+    "typescript": """
+        (export_statement (lexical_declaration
+            (variable_declarator name: (identifier) @name value: (_) @value)))
+        """,
+    "go": "(const_spec name: (identifier) @name value: (_) @value)",
+    "java": """
+        (field_declaration declarator: (variable_declarator
+            name: (identifier) @name value: (_) @value)) @field
+        (enum_constant name: (identifier) @name arguments: (argument_list) @value)
+        """,
+    "rust": """
+        (const_item name: (identifier) @name value: (_) @value) @item
+        (static_item name: (identifier) @name value: (_) @value) @item
+        """,
+}
+_CONSTANTS["javascript"] = _CONSTANTS["typescript"]
 TYPING_MODULES = frozenset({b"typing", b"typing_extensions", b"collections.abc"})
 
 _PUBLIC: dict[str, Callable[[str, Node], bool]] = {
@@ -248,7 +273,8 @@ def grammar(name: str) -> Grammar:
         definitions, imports = _SPECS["typescript"][3], _SPECS["typescript"][4]
     language = Language(factory())
     noncode = " ".join(f"({kind}) @x" for kind in sorted(comments | strings))
-    annotations = _ANNOTATIONS.get("typescript" if name == "tsx" else name)
+    script = "typescript" if name == "tsx" else name
+    annotations, constants = _ANNOTATIONS.get(script), _CONSTANTS.get(script)
     return Grammar(
         name=name,
         language=language,
@@ -259,6 +285,7 @@ def grammar(name: str) -> Grammar:
         noncode=Query(language, noncode),
         public=_PUBLIC[name],
         annotations=None if annotations is None else Query(language, annotations),
+        constants=None if constants is None else Query(language, constants),
     )
 
 

@@ -110,6 +110,22 @@ class DependencyChange:
     removed: tuple[str, ...]
     bumped: tuple[str, ...]
     dev_only: bool  # every changed entry sits in a development section
+    major: tuple[str, ...] = ()  # runtime dependencies re-pinned to a new major version
+
+
+# A version's first number and its second (below 1.0, `0.minor` is npm's and Cargo's major).
+_VERSION = re.compile(r"""(?<![\w.])[v^~=<>]*(\d+)(?:\.(\d+))?""")
+
+
+def _major(fmt: str, body: str, after: int) -> str | None:
+    """The major part of the version on a manifest line, or None (unknown, or Go: a new major
+    version of a Go module is a new module path, so a re-pin never is one)."""
+    match = None if fmt == "go" else _VERSION.search(body, after)
+    if match is None:
+        return None
+    # Below 1.0, npm's and Cargo's caret ranges treat a minor release as breaking.
+    zero = match[1] == "0" and fmt in ("npm", "cargo")
+    return f"0.{match[2] or 0}" if zero else match[1]
 
 
 def dependency_change(path: str, hunks: Sequence[Hunk]) -> DependencyChange | None:
@@ -121,6 +137,7 @@ def dependency_change(path: str, hunks: Sequence[Hunk]) -> DependencyChange | No
     old: set[str] = set()
     new: set[str] = set()
     dev_flags: list[bool] = []
+    majors: dict[tuple[str, str], str | None] = {}  # (side, runtime name) -> major version
     for hunk in hunks:
         heading = hunk.text.split("\n", 1)[0]
         section_dev = bool(_DEV_SECTION.search(heading))
@@ -151,6 +168,8 @@ def dependency_change(path: str, hunks: Sequence[Hunk]) -> DependencyChange | No
                 continue
             (new if kind == "+" else old).add(name)
             tool = inside is None and name.startswith(_DEV_TOOLS)
+            if not (tool or section_dev):
+                majors[(kind, name)] = _major(fmt, body, match.end(1))
             dev_flags.append(
                 tool
                 or section_dev
@@ -167,9 +186,17 @@ def dependency_change(path: str, hunks: Sequence[Hunk]) -> DependencyChange | No
             )
     if not old and not new:
         return None
+    bumped = tuple(sorted(old & new))
+    major = tuple(
+        name
+        for name in bumped
+        if None not in (majors.get(("-", name)), majors.get(("+", name)))
+        and majors[("-", name)] != majors[("+", name)]
+    )
     return DependencyChange(
         added=tuple(sorted(new - old)),
         removed=tuple(sorted(old - new)),
-        bumped=tuple(sorted(old & new)),
+        bumped=bumped,
         dev_only=all(dev_flags),
+        major=major,
     )

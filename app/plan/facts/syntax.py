@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tree_sitter import Node, QueryCursor, Tree
 
@@ -61,6 +61,7 @@ class SideView:
     errors: bool  # the parser recovered from syntax errors
     enclosing: frozenset[str] = frozenset()  # names of the definitions the changed rows are in
     typeless: bytes | None = None  # `stream` without type annotations (None: no such notion)
+    constants: dict[str, str] = field(default_factory=dict)  # public constants changed: value
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +314,7 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
     definitions, enclosing = _definitions(g, tree, source, rows)
     stream = b"".join(without_comments.replace(b"\\\n", b"").split()).replace(b"'", b'"')
     typeless = _typeless(g, tree, source, comments)
+    constants = _constants(g, tree, rows)
     return SideView(
         code=b"\n".join(_rows(code, rows)).decode("utf-8", "surrogateescape"),
         comments=comment_rows.decode("utf-8", "replace"),
@@ -323,7 +325,55 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
         stream=_normal(stream),
         errors=tree.root_node.has_error,
         typeless=typeless,
+        constants=constants,
     )
+
+
+_CONSTANT_CASE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_MAX_VALUE = 60  # characters of a constant's value kept for display
+
+
+def _constants(g: Grammar, tree: Tree, rows: frozenset[int]) -> dict[str, str]:
+    """The public named constants whose definition a changed row touches: name -> value.
+
+    Public: Python and scripts, an UPPER_CASE name (scripts: exported, not a function); Go, a
+    capitalised name; Java, a public or protected static final field, or an enum constant's
+    arguments; Rust, a `pub` const or static. Version numbers are left to the version facts.
+    """
+    if g.constants is None:
+        return {}
+    found: dict[str, str] = {}
+    for _, match in QueryCursor(g.constants).matches(tree.root_node):
+        name_node, value = match["name"][0], match["value"][0]
+        holder = (match.get("field") or match.get("item") or [value.parent or value])[0]
+        if not any(r in rows for r in range(holder.start_point.row, holder.end_point.row + 1)):
+            continue
+        name = (name_node.text or b"").decode("utf-8", "replace")
+        if "VERSION" in name.upper() or not _public_constant(g.name, name, value, match):
+            continue
+        if value.start_point.row != value.end_point.row:
+            continue  # a multi-line value is a template or a table, not a setting
+        text = " ".join((value.text or b"").decode("utf-8", "replace").split())
+        found[name] = text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
+    return found
+
+
+def _public_constant(language: str, name: str, value: Node, match: dict[str, list[Node]]) -> bool:
+    if language in ("python", "typescript", "tsx", "javascript"):
+        return _CONSTANT_CASE.match(name) is not None and "function" not in value.type
+    if language == "go":
+        return name[:1].isupper()
+    if "field" in match:
+        modifiers = next((c for c in match["field"][0].children if c.type == "modifiers"), None)
+        words = (modifiers.text or b"").split() if modifiers is not None else []
+        return (
+            b"static" in words
+            and b"final" in words
+            and bool({b"public", b"protected"} & set(words))
+        )
+    if "item" in match:
+        return any(c.type == "visibility_modifier" for c in match["item"][0].children)
+    return True  # a Java enum constant: as public as its enum
 
 
 def _normal(stream: bytes) -> bytes:

@@ -214,3 +214,31 @@ def test_a_java_interface_method_added_below_a_cut_javadoc_is_public_surface() -
     found = facts("src/main/java/com/example/NamingStrategy.java", old, new)
     assert "surface.added" in found, found
     assert "NamingStrategy.alternateNames" in found["surface.added"]
+
+
+def test_a_public_constant_changes_value_in_each_language() -> None:
+    cases = {
+        "src/limits.py": ("import os\n\nMAX_DEPTH = 64\n_PRIVATE = 1\n", "64", "32"),
+        "src/limits.ts": ("export const MAX_DEPTH = 64;\nconst local = 1;\n", "64", "32"),
+        "limits.go": ("package limits\n\nconst MaxDepth = 64\n", "64", "32"),
+        "src/limits.rs": ("pub const MAX_DEPTH: usize = 64;\n", "64", "32"),
+        "src/main/java/a/Limits.java": (
+            "package a;\n\npublic class Limits {\n"
+            '    public static final String ENTITY_LIMIT = "jdk.xml.entityReplacementLimit";\n}\n',
+            "entityReplacementLimit",
+            "maxGeneralEntitySizeLimit",
+        ),
+    }
+    for path, (old, before, after) in cases.items():
+        found = facts(path, old, old.replace(before, after))
+        assert "surface.constant" in found, (path, found)
+    private = "import os\n\n_MAX_DEPTH = 64\n"
+    assert "surface.constant" not in facts("src/p.py", private, private.replace("64", "32"))
+    version = "__version__ = '1.0'\nVERSION = '1.0'\n"
+    assert "surface.constant" not in facts("src/v.py", version, version.replace("1.0", "1.1"))
+    enum = (
+        "package a;\n\npublic enum Feature {\n    INCLUDE_SOURCE(true),\n"
+        "    STRICT(false);\n\n    Feature(boolean on) {}\n}\n"
+    )
+    flipped = enum.replace("INCLUDE_SOURCE(true)", "INCLUDE_SOURCE(false)")
+    assert "surface.constant" in facts("src/main/java/a/Feature.java", enum, flipped)
