@@ -17,8 +17,9 @@ from pathlib import Path
 from rich.console import Console
 
 from app.errors import TieredReviewError
+from app.local.blobs import repository_sides
 from app.local.checkout import read_sources
-from app.local.gitdiff import local_diff, repository_name
+from app.local.gitdiff import local_change, local_diff, repository_name, repository_top
 from app.plan.config import Mode, config_json_schema
 from app.plan.diff import decode_diff, parse_diff
 from app.plan.output import plan_json, print_table
@@ -287,7 +288,14 @@ def _inputs(
 def run_plan(args: argparse.Namespace, out: Console) -> int:
     """`tiered-review plan`."""
     inputs, warning = _inputs(args, _repo_config(args), PullRequestInfo(title=args.title))
-    text = _read_diff(args)
+    if args.diff is None:  # in a repository: the facts compare the whole files on both sides
+        raw, merge_base = local_change(Path.cwd(), args.base, args.worktree)
+        text = decode_diff(raw)
+        head = None if args.worktree else "HEAD"
+        sides = repository_sides(repository_top(Path.cwd()), parse_diff(text), merge_base, head)
+        inputs = replace(inputs, sources=sides.sources, originals=sides.originals)
+    else:
+        text = _read_diff(args)
     started = time.perf_counter()
     plan = build_plan(text, inputs)
     elapsed_ms = (time.perf_counter() - started) * 1000

@@ -34,13 +34,24 @@ def default_base(cwd: Path) -> str:
 
 def local_diff(cwd: Path, base: str | None, worktree: bool) -> bytes:
     """The branch's changes since its merge base with `base` (plus uncommitted ones)."""
+    return local_change(cwd, base, worktree)[0]
+
+
+def local_change(cwd: Path, base: str | None, worktree: bool) -> tuple[bytes, str]:
+    """`local_diff` and the merge base it starts from (the commit of the files' old side)."""
     require_repository(cwd)
     ref = base or default_base(cwd)
     merge_base = run_git(["merge-base", ref, "HEAD"], cwd).decode().strip()
     args = ["diff", "--no-color", "--no-ext-diff", "-M", merge_base]
     if not worktree:
         args.append("HEAD")
-    return run_git(args, cwd)
+    return run_git(args, cwd), merge_base
+
+
+def repository_top(cwd: Path) -> Path:
+    """The work tree's top folder: the diff's paths are relative to it."""
+    top = run_git(["rev-parse", "--show-toplevel"], cwd).decode("utf-8", "surrogateescape")
+    return Path(top.strip())
 
 
 def repository_name(cwd: Path) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from app.plan.config import Config, Difficulty
@@ -91,6 +91,8 @@ class Chunker:
     instructions: tuple[tuple[GlobSet, str], ...]
     skips: tuple[tuple[SkipReason, GlobSet], ...]  # path globs checked in this order
     marker: Patterns
+    sources: Mapping[str, str] = field(default_factory=dict)  # path -> whole file at the head
+    originals: Mapping[str, str] = field(default_factory=dict)  # path -> whole file at the base
 
     def chunks(self, files: Sequence[FileDiff]) -> tuple[Chunk, ...]:
         """All chunks of a diff, sorted by path then hunk."""
@@ -111,6 +113,8 @@ class Chunker:
                     added=[line for h in file.hunks for line in h.added_lines],
                     removed=[line for h in file.hunks for line in h.removed_lines],
                     hunks=file.hunks,
+                    old_text=self._original(file),
+                    new_text=self._source(file),
                 )
             )
         else:  # not worth classifying what no model will read
@@ -194,6 +198,19 @@ class Chunker:
             return SkipReason.PRIVATE_NO_LOCAL
         return None
 
+    def _source(self, file: FileDiff) -> str | None:
+        """The whole file at the head: "" when deleted."""
+        return "" if file.status is FileStatus.DELETED else self.sources.get(file.path)
+
+    def _original(self, file: FileDiff) -> str | None:
+        """The whole file at the base: "" when added; keyed by the diff's path or the old one."""
+        if file.status is FileStatus.ADDED:
+            return ""
+        found = self.originals.get(file.path)
+        if found is None and file.old_path is not None:
+            found = self.originals.get(file.old_path)
+        return found
+
     def _has_generated_marker(self, file: FileDiff) -> bool:
         if not file.hunks or file.hunks[0].source_start > 1 and file.hunks[0].target_start > 1:
             return False
@@ -207,8 +224,11 @@ def build_chunker(
     counter: TokenCounter,
     has_local: bool,
     max_hunk_tokens: int,
+    sources: Mapping[str, str] | None = None,
+    originals: Mapping[str, str] | None = None,
 ) -> Chunker:
-    """Compile the path rules of `config` once per plan."""
+    """Compile the path rules of `config` once per plan; `sources` and `originals` are the
+    whole files at the head and base, where at hand (the facts then compare them)."""
     g, paths = config.difficulty.globs, config.paths
     return Chunker(
         config=config,
@@ -216,6 +236,8 @@ def build_chunker(
         counter=counter,
         has_local=has_local,
         max_hunk_tokens=max_hunk_tokens,
+        sources=sources or {},
+        originals=originals or {},
         private=compile_globs(paths.private),
         instructions=tuple((compile_globs([i.path]), i.text) for i in paths.instructions),
         skips=(

@@ -16,8 +16,10 @@ from app.errors import ConfigError
 from app.plan.config import Difficulty, DifficultyConfig
 from app.plan.diff import FileStatus, Hunk
 from app.plan.facts.facts import ApiTable, code_facts, compile_apis, manifest_facts
+from app.plan.facts.files import compare_files
 from app.plan.facts.grammar import language_of
 from app.plan.facts.model import Params, score_facts
+from app.plan.facts.syntax import FileSyntax
 from app.plan.globs import GlobSet, compile_globs
 from app.plan.line_signals import (
     Signatures,
@@ -76,6 +78,8 @@ class ChangeView:
     added: Sequence[str]
     removed: Sequence[str]
     hunks: Sequence[Hunk] = ()  # the parsed facts read the hunks (context included)
+    old_text: str | None = None  # the whole file at the base ("" if added), when at hand
+    new_text: str | None = None  # the whole file at the head ("" if deleted), when at hand
 
 
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
@@ -151,8 +155,8 @@ class Classifier:
                     why = "no hunks given" if language else f"no parser for .{extension(path)}"
                     note = f"facts: line signals ({why})"
                 else:
-                    parsed = code_facts(change.path, language, change.hunks, self.apis)
-                    note = f"facts: parsed as {language}"
+                    syntax, note = _whole_files(change, language)
+                    parsed = code_facts(change.path, language, change.hunks, self.apis, syntax)
                     if parsed and parsed[0][0].startswith("mechanical."):
                         fired = parsed
                     else:
@@ -261,6 +265,16 @@ class Classifier:
         else:
             fired.append(("size.large", f"large change ({size} lines)"))
         return fired
+
+
+def _whole_files(change: ChangeView, language: str) -> tuple[FileSyntax | None, str]:
+    """The whole files compared when both are at hand and agree with the hunks, and the note."""
+    if change.old_text is None or change.new_text is None:
+        return None, f"facts: parsed as {language}"
+    syntax = compare_files(language, change.hunks, change.old_text, change.new_text)
+    if syntax is None:
+        return None, f"facts: parsed as {language} (the whole files disagree with the hunks)"
+    return syntax, f"facts: compared whole files as {language}"
 
 
 def build_classifier(config: DifficultyConfig) -> Classifier:

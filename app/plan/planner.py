@@ -80,6 +80,9 @@ class PlanInputs:
     mode: Mode = Mode.NORMAL
     pr: PullRequestInfo = PullRequestInfo()
     sources: Mapping[str, str] = field(default_factory=dict)  # path -> new content (local diffs)
+    originals: Mapping[str, str] = field(
+        default_factory=dict
+    )  # path -> content at the base (whole-file facts)
 
 
 # Repository instructions ride in every request: a repository may not make a 2-line PR cost
@@ -123,6 +126,8 @@ def build_plan(diff_text: str, inputs: PlanInputs) -> Plan:
         inputs.counter,
         "local" in router.models,
         max_hunk,
+        inputs.sources,
+        inputs.originals,
     )
     chunks = cap_formatter_run(chunker.chunks(parse_diff(diff_text)), config.difficulty.model)
     warnings: list[PlanWarning] = [*_model_warnings(config, catalog, inputs.today)]

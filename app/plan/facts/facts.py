@@ -169,8 +169,17 @@ def _imports(syntax: FileSyntax) -> list[Fact]:
     return facts
 
 
-def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) -> list[Fact]:
-    """The parsed facts of one code file's change (mechanical ones first, alone, if they hold)."""
+def code_facts(
+    path: str,
+    language: str,
+    hunks: Sequence[Hunk],
+    apis: ApiTable,
+    syntax: FileSyntax | None = None,
+) -> list[Fact]:
+    """The parsed facts of one code file's change (mechanical ones first, alone, if they hold).
+
+    `syntax` is the whole files compared (`files.compare_files`); without it the hunks are parsed.
+    """
     if raw_format_only(hunks):
         return [
             (
@@ -188,7 +197,8 @@ def code_facts(path: str, language: str, hunks: Sequence[Hunk], apis: ApiTable) 
                 "formatting (sorted imports, reordered definitions)",
             )
         ]
-    syntax = parse_change(language, hunks)
+    if syntax is None:
+        syntax = parse_change(language, hunks)
     old, new = syntax.old, syntax.new
     group = _API_GROUP[language]
     deprecation = _deprecates(new.code, new.comments) and not _deprecates("", old.comments)

@@ -443,3 +443,8 @@ def single_rename(old: str, new: str) -> tuple[str, str] | None:
     if not (before.isidentifier() and after.isidentifier()):
         return None
     return before, after
+
+
+def side_view(language: str, source: bytes, rows: frozenset[int]) -> SideView:
+    """One side parsed as given (a whole file, or a side rebuilt from hunks), `rows` changed."""
+    return _side(language, source, rows)
