@@ -7,7 +7,8 @@ cache, tiktoken's internals) survives from one run to the next on either side:
 
 - forecast: `forecast_repository` as the CLI runs it (one `git log -p` stream, decode, plan,
   reduce, aggregate), timed from the first git call to the finished forecast;
-- plan: the same changes' diff texts, read from git and decoded before the clock starts, then
+- plan: the same changes' diff texts and whole files (both sides of each parsed code file, as
+  `plan` in a repository reads them), read from git and decoded before the clock starts, then
   `build_plan` on each with the same inputs and PR titles.
 
 Both load the tokenizer and inputs before timing. Prints the medians, PRs per second, the CPU
@@ -35,10 +36,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.forecast.command import forecast_inputs, forecast_repository  # noqa: E402
+from app.forecast.command import (  # noqa: E402
+    change_inputs,
+    forecast_inputs,
+    forecast_repository,
+)
 from app.forecast.core import pr_title  # noqa: E402
+from app.local.blobs import BlobReader  # noqa: E402
 from app.local.history import Window, changes, repository_root  # noqa: E402
-from app.plan.diff import decode_diff  # noqa: E402
 from app.plan.packing import PullRequestInfo  # noqa: E402
 from app.plan.planner import build_plan  # noqa: E402
 
@@ -52,9 +57,11 @@ def child(side: str, repo: Path, last: int | None) -> dict[str, float]:
         raise SystemExit("tiktoken's o200k files are not loadable: set TIKTOKEN_CACHE_DIR")
     work = []
     if side == "plan":
-        for change in changes(root, window):
-            title = pr_title(change.subject, change.body)
-            work.append((decode_diff(change.diff), replace(inputs, pr=PullRequestInfo(title))))
+        with BlobReader(root) as reader:
+            for change in changes(root, window):
+                title = pr_title(change.subject, change.body)
+                titled = replace(inputs, pr=PullRequestInfo(title))
+                work.append(change_inputs(reader, change, titled))
     re.purge()
     gc.collect()
     cpu, kids = time.process_time(), _children_cpu()

@@ -23,10 +23,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from app.errors import DiffError, TieredReviewError
 from app.forecast.core import Forecast, PrForecast, build_forecast, pr_title, summarize_pr
 from app.forecast.output import forecast_html, forecast_json, print_forecast
+from app.local.blobs import BlobReader, read_sides
 from app.local.gitdiff import repository_name
-from app.local.history import Window, changes, count_changes, head_file, repository_root
+from app.local.history import Change, Window, changes, count_changes, head_file, repository_root
 from app.plan.config import build_config, parse_repo_config
-from app.plan.diff import decode_diff
+from app.plan.diff import decode_diff, parse_diff
 from app.plan.packing import PullRequestInfo
 from app.plan.planner import PlanInputs, build_plan
 from app.resources import default_config_data, load_config, plan_inputs
@@ -80,6 +81,14 @@ def forecast_inputs(root: Path, config_path: Path | None) -> PlanInputs:
     return inputs
 
 
+def change_inputs(reader: BlobReader, change: Change, inputs: PlanInputs) -> tuple[str, PlanInputs]:
+    """One change's diff text and its plan inputs with the whole files at parent and commit,
+    as `plan` in a checkout of the commit reads them (the facts compare the two trees)."""
+    text = decode_diff(change.diff)
+    sides = read_sides(reader, parse_diff(text), change.parent, change.commit)
+    return text, replace(inputs, sources=sides.sources, originals=sides.originals)
+
+
 def forecast_repository(
     root: Path,
     window: Window,
@@ -90,22 +99,25 @@ def forecast_repository(
     """Plan every change in the window and aggregate; a change that cannot be planned is listed."""
     prs: list[PrForecast] = []
     skipped: list[tuple[str, str]] = []
-    for change in changes(root, window):
-        title = pr_title(change.subject, change.body)
-        started = time.perf_counter()
-        try:
-            plan = build_plan(decode_diff(change.diff), replace(inputs, pr=PullRequestInfo(title)))
-        except DiffError as exc:
-            skipped.append((change.commit, str(exc)))
-            advance()
-            continue
-        ms = (time.perf_counter() - started) * 1000
-        prs.append(
-            summarize_pr(
-                change.commit, change.parent, change.subject, change.body, change.date, plan, ms
+    with BlobReader(root) as reader:
+        for change in changes(root, window):
+            title = pr_title(change.subject, change.body)
+            started = time.perf_counter()
+            try:
+                plan = build_plan(
+                    *change_inputs(reader, change, replace(inputs, pr=PullRequestInfo(title)))
+                )
+            except DiffError as exc:
+                skipped.append((change.commit, str(exc)))
+                advance()
+                continue
+            ms = (time.perf_counter() - started) * 1000
+            prs.append(
+                summarize_pr(
+                    change.commit, change.parent, change.subject, change.body, change.date, plan, ms
+                )
             )
-        )
-        advance()
+            advance()
     if not prs and not skipped:
         raise TieredReviewError(
             f"{root}: no commits in range ({window.describe()}; root commits are not PRs)"
