@@ -4,6 +4,8 @@ Reads the corpus TSV and its gzipped diffs (relative to the TSV's folder), plans
 packaged defaults exactly as `plan` would, once with the legacy classifier (before) and once with
 the facts model (after), and prints the figures of the chosen part. `--fit` first fits the
 weights on the fitting part and writes them (default: the packaged difficulty-model.yaml).
+`--repos DIR` plans each PR whose repository has a git dir under DIR (`DIR/OWNER+NAME`, or a
+`repo` folder in it) with the whole files at base and head, as `plan` in a repository does.
 `--feedback DB` (repeatable, with or without `--corpus`) reads the ledgers' developer feedback,
 read only like `report`, as labels: acceptance per route and the mis-routing evidence.
 """
@@ -15,6 +17,7 @@ import datetime as dt
 import gzip
 import json
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -42,9 +45,10 @@ from app.calibrate.output import (
     print_feedback,
 )
 from app.errors import DiffError
+from app.local.blobs import BlobReader, read_sides
 from app.plan.chunks import formatter_run
 from app.plan.config import Config
-from app.plan.diff import decode_diff
+from app.plan.diff import decode_diff, parse_diff
 from app.plan.difficulty import FACT_IDS
 from app.plan.facts.model import TRIVIAL_FACTS, Params
 from app.plan.packing import PullRequestInfo, package_of
@@ -81,6 +85,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="where --fit writes the model (default: the packaged difficulty-model.yaml)",
     )
+    parser.add_argument(
+        "--repos",
+        type=Path,
+        metavar="DIR",
+        help="git dirs of the corpus's repositories, DIR/OWNER+NAME (or DIR/OWNER+NAME/repo): "
+        "each PR is planned with the whole files at base and head",
+    )
     parser.add_argument("--format", choices=["table", "json"], default="table")
 
 
@@ -106,18 +117,46 @@ def _read_rows(corpus: Path) -> list[tuple[CorpusRow, str]]:
     return out
 
 
-def _outcomes(rows: Sequence[tuple[CorpusRow, str]], inputs: PlanInputs) -> list[Outcome]:
-    out = []
-    for row, diff in rows:
-        try:
-            plan = build_plan(diff, replace(inputs, pr=PullRequestInfo(row.reason[:0])))
-        except DiffError as exc:
-            raise CorpusError(f"{row.repo}@{row.head[:12]}: {exc}") from exc
-        packages = {c.path: package_of(c.path) for c in plan.chunks}
-        model = inputs.config.difficulty.model
-        run = formatter_run(plan.chunks, model.mechanical_pr_min_files, model.mechanical_pr_share)
-        out.append(outcome(row, plan, packages, run is not None and model.kind != "legacy"))
-    return out
+def _git_dir(repos: Path, repo: str) -> Path | None:
+    """The repository's git dir under `repos`: OWNER+NAME itself, or its `repo` folder."""
+    folder = repos / repo.replace("/", "+")
+    for candidate in (folder / "repo", folder):
+        if (candidate / "objects").is_dir() or (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _outcomes(
+    rows: Sequence[tuple[CorpusRow, str]], inputs: PlanInputs, repos: Path | None = None
+) -> list[Outcome]:
+    with ExitStack() as stack:
+        readers: dict[str, BlobReader | None] = {}
+        out = []
+        for row, diff in rows:
+            pr_inputs = replace(inputs, pr=PullRequestInfo(row.reason[:0]))
+            try:
+                if repos is not None:
+                    if row.repo not in readers:
+                        found = _git_dir(repos, row.repo)
+                        readers[row.repo] = (
+                            None if found is None else stack.enter_context(BlobReader(found))
+                        )
+                    reader = readers[row.repo]
+                    if reader is not None:
+                        sides = read_sides(reader, parse_diff(diff), row.base, row.head)
+                        pr_inputs = replace(
+                            pr_inputs, sources=sides.sources, originals=sides.originals
+                        )
+                plan = build_plan(diff, pr_inputs)
+            except DiffError as exc:
+                raise CorpusError(f"{row.repo}@{row.head[:12]}: {exc}") from exc
+            packages = {c.path: package_of(c.path) for c in plan.chunks}
+            model = inputs.config.difficulty.model
+            run = formatter_run(
+                plan.chunks, model.mechanical_pr_min_files, model.mechanical_pr_share
+            )
+            out.append(outcome(row, plan, packages, run is not None and model.kind != "legacy"))
+        return out
 
 
 def _params(config: Config) -> Params:
@@ -179,6 +218,8 @@ def run_calibrate(args: argparse.Namespace, out: Console) -> int:
 
 def _run_corpus(args: argparse.Namespace, out: Console) -> dict[str, Any]:
     """The corpus part: the JSON document (written by the caller), or the tables printed."""
+    if args.repos is not None and not args.repos.is_dir():
+        raise CorpusError(f"{args.repos}: --repos needs a folder of git dirs (OWNER+NAME)")
     rows = _read_rows(args.corpus)
     config = load_config(None)
     base, _ = plan_inputs(config)
@@ -186,7 +227,7 @@ def _run_corpus(args: argparse.Namespace, out: Console) -> dict[str, Any]:
     facts_config = _with_model(config, kind="facts")
     if args.fit:
         train = [(r, d) for r, d in rows if not r.held_back]
-        trained = _outcomes(train, replace(base, config=facts_config))
+        trained = _outcomes(train, replace(base, config=facts_config), args.repos)
         tiers = base.catalog
         prices = Prices(
             *(
@@ -230,10 +271,10 @@ def _run_corpus(args: argparse.Namespace, out: Console) -> dict[str, Any]:
     if args.model in ("both", "legacy"):
         legacy = _with_model(config, kind="legacy")
         levels = dict(legacy.difficulty.signals)
-        results["legacy"] = (_outcomes(part, replace(base, config=legacy)), levels)
+        results["legacy"] = (_outcomes(part, replace(base, config=legacy), args.repos), levels)
     if args.model in ("both", "facts"):
         levels = levels_of(facts_config.difficulty.model.weights)
-        results["facts"] = (_outcomes(part, replace(base, config=facts_config)), levels)
+        results["facts"] = (_outcomes(part, replace(base, config=facts_config), args.repos), levels)
     if args.format == "json":
         return calibration_json(args.part, results, fitted_doc)
     print_calibration(args.part, results, fitted_doc, out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -238,8 +239,13 @@ def _locate(text: str) -> str:
     return "location unknown"
 
 
+@functools.lru_cache(maxsize=1)
 def parse_diff(text: str) -> tuple[FileDiff, ...]:
-    """Parse a unified diff (git's or plain) into files, in the diff's order."""
+    """Parse a unified diff (git's or plain) into files, in the diff's order.
+
+    The last diff's files are kept (they are immutable): an edge that reads the files to fetch
+    their whole contents and then plans the same text parses it once.
+    """
     try:
         patch = PatchSet(text)
     except UnidiffParseError as exc:
