@@ -27,7 +27,10 @@ from app.cli import main
 from app.plan.config import Difficulty
 from app.plan.facts.model import Params
 from app.plan.model_config import DifficultyModel
+from tests.history_repo import commit, git
+from tests.local.test_blobs import SIGNATURE
 from tests.plan.facts.helpers import file_diff
+from tests.plan.facts.test_files import POOL
 
 HEADER = "repo\tbase\thead\tlabel\treason\n"
 
@@ -190,3 +193,33 @@ def test_a_missing_diff_is_a_clear_error(
     next((tmp_path / "diffs" / "acme__app").iterdir()).unlink()
     assert main(["calibrate", "--corpus", str(corpus)]) == 2
     assert "cannot read the diff" in capsys.readouterr().err
+
+
+def test_calibrate_with_repos_plans_with_the_whole_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A signature whose header the hunk cuts off is found only from the whole files."""
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    base = commit(work, "pool", "2026-03-01T12:00:00+00:00", {"src/pool.py": POOL})
+    head = commit(work, "tls", "2026-03-02T12:00:00+00:00", {"src/pool.py": SIGNATURE})
+    repos = tmp_path / "repos"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(repos / "acme+app"))
+    diff = git(work, "diff", base, head) + "\n"
+    folder = tmp_path / "corpus" / "diffs" / "acme__app"
+    folder.mkdir(parents=True)
+    (folder / f"{head}.diff.gz").write_bytes(gzip.compress(diff.encode()))
+    corpus = tmp_path / "corpus" / "corpus.tsv"
+    corpus.write_text(HEADER + f"acme/app\t{base}\t{head}\tarchitectural\tnew TLS parameter\n")
+    args = ["calibrate", "--corpus", str(corpus), "--part", "all", "--model", "facts"]
+
+    def fired(*extra: str) -> set[str]:
+        assert main([*args, *extra, "--format", "json"]) == 0
+        return {s["signal"] for s in json.loads(capsys.readouterr().out)["facts"]["signals"]}
+
+    assert "surface.signature" not in fired()
+    assert "surface.signature" in fired("--repos", str(repos))
+    assert "surface.signature" not in fired("--repos", str(tmp_path / "corpus"))  # no git dir
+    assert main([*args, "--repos", str(tmp_path / "nowhere")]) == 2
+    assert "--repos needs a folder" in capsys.readouterr().err

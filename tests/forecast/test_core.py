@@ -14,8 +14,9 @@ from app.cli import main
 from app.forecast.command import forecast_inputs, forecast_repository
 from app.forecast.core import PR_LEVEL, Forecast, pr_title
 from app.forecast.output import forecast_html, forecast_json
+from app.local.blobs import BlobReader, read_sides
 from app.local.history import Window, _read, changes, commit_diff, count_changes
-from app.plan.diff import decode_diff
+from app.plan.diff import decode_diff, parse_diff
 from app.plan.output import plan_json
 from app.plan.packing import PullRequestInfo
 from app.plan.planner import build_plan
@@ -125,7 +126,10 @@ def test_totals_equal_the_sum_of_per_commit_plans(
         assert pr["commit"] == ids[name]
         assert set(pr) >= {"commit", "parent", "subject", "date", "totals"}
         text = decode_diff(commit_diff(repo, pr["parent"], pr["commit"]))
-        plan = build_plan(text, replace(inputs, pr=PullRequestInfo(pr["title"])))
+        with BlobReader(repo) as reader:  # the whole files at parent and commit, as plan reads
+            sides = read_sides(reader, parse_diff(text), pr["parent"], pr["commit"])
+        titled = replace(inputs, pr=PullRequestInfo(pr["title"]))
+        plan = build_plan(text, replace(titled, sources=sides.sources, originals=sides.originals))
         alone = plan_json(plan, 0.0)["totals"]
         assert set(pr["totals"]) == set(alone)
         assert {k: v for k, v in pr["totals"].items() if k != "plan_ms"} == {
