@@ -168,7 +168,12 @@ PACKAGED_MODEL = Path(__file__).resolve().parents[1] / "data" / "difficulty-mode
 
 
 def _write_model(
-    path: Path, fitted: Params, corpus: Path, counts: tuple[int, int], today: dt.date
+    path: Path,
+    fitted: Params,
+    corpus: Path,
+    counts: tuple[int, int],
+    today: dt.date,
+    whole_files: bool = False,
 ) -> None:
     """Write the fitted numbers into the model file, keeping its other keys and its header
     (a new file starts from the packaged model's)."""
@@ -178,7 +183,7 @@ def _write_model(
     data["as_of"] = today
     data["fitted_on"] = (
         f"{corpus.name}, {counts[0]} PRs: fitted on the {counts[1]} whose head hash is not "
-        "held back"
+        "held back" + (", with the whole files at base and head (--repos)" if whole_files else "")
     )
     data["combine"] = fitted.combine
     data["ambiguous_band"] = fitted.ambiguous_band
@@ -246,7 +251,14 @@ def _run_corpus(args: argparse.Namespace, out: Console) -> dict[str, Any]:
             ambiguous_max_lines=fitted.ambiguous_max_lines,
         )
         target = args.output or PACKAGED_MODEL
-        _write_model(target, fitted, args.corpus, (len(rows), len(train)), dt.date.today())
+        _write_model(
+            target,
+            fitted,
+            args.corpus,
+            (len(rows), len(train)),
+            dt.date.today(),
+            whole_files=args.repos is not None,
+        )
         changed = {
             k: [config.difficulty.model.weights.get(k), v]
             for k, v in fitted.weights.items()
