@@ -55,7 +55,9 @@ class DifficultyModel(_Strict):
         return value
 
 
-API_LANGUAGES = ("any", "python", "script", "go", "rust", "java")
+# `strings` patterns read the string literals of the changed rows (as data: a header's name),
+# in every language; the others read the code, strings and comments blanked.
+API_LANGUAGES = ("any", "python", "script", "go", "rust", "java", "strings")
 
 
 def levels_to_weights(merged: dict[str, Any], repo: Mapping[str, Any]) -> None:

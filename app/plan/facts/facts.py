@@ -48,6 +48,7 @@ class ApiTable:
 
     by_group: Mapping[str, tuple[tuple[str, Patterns], ...]]
     any_of: Mapping[str, Patterns]  # each group's patterns as one: no hit there, no fact hits
+    strings: tuple[tuple[str, Patterns], ...] = ()  # facts read from string literals, as data
 
 
 def _deprecates(code: str, comments: str) -> bool:
@@ -80,7 +81,12 @@ def _compiled(key: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ..
         ]
         table[group] = tuple((fact, compile_patterns(p)) for fact, p in lists)
         any_of[group] = compile_patterns([p for _, each in lists for p in each])
-    return ApiTable(table, any_of)
+    strings = tuple(
+        (fact, compile_patterns(per["strings"]))
+        for fact, per in sorted(apis.items())
+        if per.get("strings")
+    )
+    return ApiTable(table, any_of, strings)
 
 
 def _shown(text: str) -> str:
@@ -257,6 +263,12 @@ def code_facts(
             facts.append((fact, f"{kind} API: {hit}"))
         elif in_around and (hit := patterns.first(around)):
             facts.append((fact, f"{kind}: changes code inside {hit}"))
+    literals = f"{new.strings}\n{old.strings}".strip().encode("utf-8", "surrogateescape")
+    seen = {fact for fact, _ in facts}
+    for fact, patterns in apis.strings if literals else ():
+        if fact not in seen and (hit := patterns.first(literals)):
+            kind = fact.split(".", 1)[1].replace("_", " ")
+            facts.append((fact, f"{kind}: a changed string names {hit}"))
     return facts
 
 

@@ -62,6 +62,7 @@ class SideView:
     enclosing: frozenset[str] = frozenset()  # names of the definitions the changed rows are in
     typeless: bytes | None = None  # `stream` without type annotations (None: no such notion)
     constants: dict[str, str] = field(default_factory=dict)  # public constants changed: value
+    strings: str = ""  # the string literals on the changed rows, one a line (data, never code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,18 +315,24 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
     definitions, enclosing = _definitions(g, tree, source, rows)
     stream = b"".join(without_comments.replace(b"\\\n", b"").split()).replace(b"'", b'"')
     typeless = _typeless(g, tree, source, comments)
-    constants = _constants(g, tree, rows)
+    constants, assigned = _constants(g, tree, rows)
+    strings = b"\n".join(
+        b" ".join((n.text or b"").split())
+        for n in noncode
+        if n.type in g.strings and any(r in rows for r in (n.start_point.row, n.end_point.row))
+    )
     return SideView(
         code=b"\n".join(_rows(code, rows)).decode("utf-8", "surrogateescape"),
         comments=comment_rows.decode("utf-8", "replace"),
         definitions=definitions,
-        enclosing=enclosing,
+        enclosing=enclosing | assigned,
         imports=frozenset(imports),
         changed_imports=frozenset(changed_imports),
         stream=_normal(stream),
         errors=tree.root_node.has_error,
         typeless=typeless,
         constants=constants,
+        strings=strings.decode("utf-8", "replace"),
     )
 
 
@@ -333,29 +340,35 @@ _CONSTANT_CASE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _MAX_VALUE = 60  # characters of a constant's value kept for display
 
 
-def _constants(g: Grammar, tree: Tree, rows: frozenset[int]) -> dict[str, str]:
-    """The public named constants whose definition a changed row touches: name -> value.
+def _constants(
+    g: Grammar, tree: Tree, rows: frozenset[int]
+) -> tuple[dict[str, str], frozenset[str]]:
+    """The public named constants whose definition a changed row touches (name -> value), and
+    the names of every such assignment, public or not (a change inside `SSL_KEYWORDS = (...)`
+    is about what that name says, like a change inside a function).
 
     Public: Python and scripts, an UPPER_CASE name (scripts: exported, not a function); Go, a
     capitalised name; Java, a public or protected static final field, or an enum constant's
     arguments; Rust, a `pub` const or static. Version numbers are left to the version facts.
     """
     if g.constants is None:
-        return {}
+        return {}, frozenset()
     found: dict[str, str] = {}
+    assigned: set[str] = set()
     for _, match in QueryCursor(g.constants).matches(tree.root_node):
         name_node, value = match["name"][0], match["value"][0]
         holder = (match.get("field") or match.get("item") or [value.parent or value])[0]
         if not any(r in rows for r in range(holder.start_point.row, holder.end_point.row + 1)):
             continue
         name = (name_node.text or b"").decode("utf-8", "replace")
+        assigned.add(name)
         if "VERSION" in name.upper() or not _public_constant(g.name, name, value, match):
             continue
         if value.start_point.row != value.end_point.row:
             continue  # a multi-line value is a template or a table, not a setting
         text = " ".join((value.text or b"").decode("utf-8", "replace").split())
         found[name] = text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
-    return found
+    return found, frozenset(assigned)
 
 
 def _public_constant(language: str, name: str, value: Node, match: dict[str, list[Node]]) -> bool:

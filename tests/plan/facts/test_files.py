@@ -241,3 +241,45 @@ def test_contents_that_disagree_with_the_hunks_fall_back_to_the_hunks(
     assert fallback[-1] == "facts: parsed as python (the whole files disagree with the hunks)"
     bare = build_plan(file_diff("src/pool.py", POOL, new), make_inputs())
     assert bare.chunks[0].reasons[-1] == "facts: parsed as python"
+
+
+def test_a_change_inside_a_named_tuple_of_tls_settings_reads_its_name_from_whole_files() -> None:
+    """No definition encloses the row: the module-level assignment's name does."""
+    old = (
+        "import functools\n\n"
+        "SSL_KEYWORDS = (\n    'key_file',\n    'cert_file',\n    'cert_reqs',\n"
+        "    'ca_certs',\n    'ssl_version',\n)\n\n\ndef pools():\n    return 1\n"
+    )
+    new = old.replace("    'ssl_version',\n", "    'ssl_version',\n    'assert_hostname',\n")
+    whole, hunks = _both("src/poolmanager.py", old, new)
+    assert "security.tls" in whole and "security.tls" in hunks
+
+
+def test_security_header_names_in_strings_are_data_facts_not_code() -> None:
+    """Java: stripping credentials on a cross-origin redirect names them only in strings."""
+    old = (
+        "package a;\n\nclass Client {\n    Response follow(Request req, URL next) {\n"
+        "        req.url(next);\n        return execute(req);\n    }\n}\n"
+    )
+    new = old.replace(
+        "        req.url(next);\n",
+        "        if (!sameOrigin(req.url(), next)) {\n"
+        '            req.removeHeader("Authorization");\n'
+        '            req.removeHeader("Cookie");\n        }\n        req.url(next);\n',
+    )
+    whole, hunks = _both("src/main/java/a/Client.java", old, new)
+    for found in (whole, hunks):
+        assert "security.auth" in found, found
+        assert "a changed string names" in found["security.auth"]
+    message = new.replace('"Cookie"', '"a Cookie jar is full"')  # prose that mentions a word
+    assert (
+        "security.auth"
+        not in _both(
+            "src/main/java/a/Client.java",
+            old,
+            message.replace('            req.removeHeader("Authorization");\n', ""),
+        )[0]
+    )
+    python = "def send(headers):\n    return post(headers)\n"
+    forwarded = python.replace("    return", "    headers.pop('X-Forwarded-For', None)\n    return")
+    assert "security.input" in _both("src/client.py", python, forwarded)[0]
