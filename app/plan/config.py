@@ -224,6 +224,21 @@ class DifficultyGlobs(_Strict):
         return value
 
 
+# Hard ceilings on whole-file fetches: a repository's config is untrusted and may lower the
+# defaults, never raise the App's GitHub requests or memory past these.
+WHOLE_FILES_MAX_FILES = 200
+WHOLE_FILES_MAX_BYTES = 1_000_000
+
+
+class WholeFilesConfig(_Strict):
+    """Whole files at the base and head for the parsed facts (App and Action), bounded."""
+
+    enabled: bool = True
+    # code files fetched per review at most, largest changes first (two requests each at most)
+    max_files: int = Field(default=40, ge=0, le=WHOLE_FILES_MAX_FILES)
+    max_bytes: int = Field(default=300_000, gt=0, le=WHOLE_FILES_MAX_BYTES)  # per file
+
+
 class DifficultyConfig(_Strict):
     """Static signals, their levels, globs and thresholds, and the fitted model."""
 
@@ -236,6 +251,7 @@ class DifficultyConfig(_Strict):
     code_extensions: list[str]
     patterns: DifficultyPatterns
     model: DifficultyModel
+    whole_files: WholeFilesConfig = WholeFilesConfig()
 
 
 class Config(_Strict):
