@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     connections_per_client: int = Field(32, gt=0, alias="TIERED_REVIEW_CONNECTIONS_PER_CLIENT")
     # Operator-only model definitions and prices over the packaged catalog (a YAML `models:` map).
     models_file: str | None = Field(None, alias="TIERED_REVIEW_MODELS_FILE")
+    # Whole files kept by blob SHA in the database, all tenants together; 0 keeps none.
+    blob_cache_mb: int = Field(256, ge=0, alias="TIERED_REVIEW_BLOB_CACHE_MB")
 
     @classmethod
     def settings_customise_sources(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+import requests
 from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
 from github.Issue import Issue
 from github.PullRequest import PullRequest, ReviewComment
@@ -49,6 +50,20 @@ class PullInfo:
     head_sha: str
     files: tuple[PatchFile, ...]
     over_file_limit: bool
+    blobs: Mapping[str, str] = field(default_factory=dict)  # path -> blob SHA at the head
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """A file's blob at a commit: its SHA, its size, and its text when that is usable."""
+
+    sha: str
+    size: int
+    text: str | None  # None: binary, not UTF-8, or over the size asked for
+
+
+class FetchStopped(GitHubError):
+    """A rate limit or a timeout: further optional reads would only meet it again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +133,9 @@ class GitHubClient:
         """PR metadata and its files (all pages, up to GitHub's 3,000-file limit)."""
         try:
             pr = self._pull(owner, repo, number)
+            listed = list(pr.get_files())
             files = tuple(
-                PatchFile(f.filename, f.status, f.patch, f.previous_filename)
-                for f in pr.get_files()
+                PatchFile(f.filename, f.status, f.patch, f.previous_filename) for f in listed
             )
         except GithubException as exc:
             raise _failed(f"{owner}/{repo}#{number}", exc) from exc
@@ -138,6 +153,7 @@ class GitHubClient:
             head_sha=pr.head.sha,
             files=files,
             over_file_limit=len(files) >= MAX_PR_FILES or pr.changed_files > len(files),
+            blobs={f.filename: f.sha for f in listed if f.status != "removed" and f.sha},
         )
 
     def file_text(self, owner: str, repo: str, path: str, ref: str) -> str | None:
@@ -154,6 +170,40 @@ class GitHubClient:
         try:
             return content.decoded_content.decode("utf-8")
         except (UnicodeDecodeError, AssertionError):
+            return None
+
+    def blob_at(self, owner: str, repo: str, path: str, ref: str, max_bytes: int) -> Blob | None:
+        """A file's blob at a commit through the contents API (one request), or None when absent.
+
+        The text is None for a binary, non-UTF-8 or NUL-holding file, or one over `max_bytes`
+        (GitHub sends no content past 1 MB). A rate limit or a timeout raises `FetchStopped`;
+        another failure raises `GitHubError`. Nothing of the content is logged.
+        """
+        try:
+            content = self._repo(owner, repo).get_contents(path, ref=ref)
+            if isinstance(content, list) or content.type != "file":
+                return None
+            sha, size, encoding = content.sha, content.size, content.encoding
+            raw = content.decoded_content if size <= max_bytes and encoding == "base64" else None
+        except UnknownObjectException:
+            return None
+        except GithubException as exc:
+            if exc.status in (403, 429):
+                raise FetchStopped(f"contents: {_describe(exc)}", exc.status) from exc
+            raise _failed("contents", exc) from exc
+        except requests.RequestException as exc:  # timeouts and resets, after PyGithub's retries
+            raise FetchStopped(f"contents: {type(exc).__name__}") from exc
+        return Blob(sha, size, _text(raw))
+
+    def merge_base(self, owner: str, repo: str, base: str, head: str) -> str | None:
+        """The commit a PR's file list is diffed against (compare's merge base), or None."""
+        try:
+            return str(self._repo(owner, repo).compare(base, head).merge_base_commit.sha)
+        except GithubException as exc:
+            log.info("no merge base of %s...%s: %s", base[:12], head[:12], _describe(exc))
+            return None
+        except requests.RequestException as exc:
+            log.info("no merge base of %s...%s: %s", base[:12], head[:12], type(exc).__name__)
             return None
 
     def changed_since(self, owner: str, repo: str, base: str, head: str) -> set[str] | None:
@@ -332,6 +382,16 @@ class GitHubClient:
             return min(asked, self._cap)
         if exc.status >= 500:
             return min(2.0 ** (number - 1), self._cap)
+        return None
+
+
+def _text(raw: bytes | None) -> str | None:
+    """UTF-8 text without NUL bytes, or None (binary: no parser and no database column wants it)."""
+    if raw is None or b"\0" in raw:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
         return None
 
 

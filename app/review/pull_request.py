@@ -24,7 +24,7 @@ from app.plan.config import (
     with_per_pr_cap,
 )
 from app.plan.conventions import conventions_block, with_conventions
-from app.plan.diff import PatchFile, diff_from_patches
+from app.plan.diff import PatchFile, diff_from_patches, parse_diff
 from app.plan.packing import Prompts, PullRequestInfo
 from app.plan.planner import Plan, PlanInputs, build_plan
 from app.plan.tokens import TokenCounter
@@ -46,6 +46,7 @@ from app.review.publish import (
 )
 from app.review.result import ReviewResult
 from app.review.safety import prose
+from app.review.whole_files import BlobCache, WholeFiles, whole_file_targets
 
 log = logging.getLogger(__name__)
 CONFIG_PATH = ".github/tiered-review.yml"
@@ -92,6 +93,7 @@ class Toolkit:
     # Fingerprints developers dismissed on this PR (the database's suppressions): never re-raised.
     suppressed: Callable[[], frozenset[str]] | None = None
     reply_prompt: str = ""  # the system prompt of thread replies (prompts/reply.md)
+    blob_cache: BlobCache | None = None  # whole files by blob SHA, this tenant's repository's
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,12 +327,30 @@ def _plan(
     mode: Mode,
     diff_text: str,
 ) -> Plan:
-    """Plan the PR's diff; substantive and architectural files get their code at the head SHA."""
+    """Plan the PR's diff with whole files read first (base and head, for the parsed facts).
+
+    Substantive and architectural files also get their code at the head for surrounding
+    context: most are among the files already read, so one plan suffices; a second plan runs
+    only when such a file was not (a language the facts do not parse, or past `max_files`).
+    """
     pr = PullRequestInfo(title=strip_hidden(info.title), body=strip_hidden(info.body))
     inputs = PlanInputs(config, catalog, kit.prompts, kit.counter, kit.today, mode, pr)
-    plan = build_plan(diff_text, inputs)
-    sources = _sources(client, info, plan)
-    return build_plan(diff_text, replace(inputs, sources=sources)) if sources else plan
+    whole = WholeFiles(client, info, config, kit.blob_cache)
+    whole.fetch(whole_file_targets(parse_diff(diff_text), config))
+
+    def planned() -> Plan:
+        whole_inputs = replace(inputs, sources=dict(whole.sources), originals=whole.originals)
+        return build_plan(diff_text, whole_inputs)
+
+    plan = planned()
+    wanted = sorted(
+        {
+            c.path
+            for c in plan.chunks
+            if c.reviewable and not c.private and c.difficulty.rank >= Difficulty.SUBSTANTIVE.rank
+        }
+    )
+    return planned() if whole.context(wanted) else plan
 
 
 def plan_pull_request(
@@ -346,20 +366,3 @@ def plan_pull_request(
     diff_text, _ = diff_from_patches(info.files)
     plan = _plan(client, info, uncapped, kit.catalog_for(config), kit, mode, diff_text)
     return plan, config
-
-
-def _sources(client: GitHubClient, info: PullInfo, plan: Plan) -> dict[str, str]:
-    """Contents at the head SHA of the files whose chunks get surrounding code."""
-    wanted = sorted(
-        {
-            c.path
-            for c in plan.chunks
-            if c.reviewable and not c.private and c.difficulty.rank >= Difficulty.SUBSTANTIVE.rank
-        }
-    )
-    out: dict[str, str] = {}
-    for path in wanted:
-        text = client.file_text(info.owner, info.repo, path, info.head_sha)
-        if text is not None:
-            out[path] = text
-    return out

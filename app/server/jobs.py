@@ -35,6 +35,7 @@ from app.server.job_spec import JobKind, JobSpec
 from app.server.logs import log_context
 from app.server.metrics import Metrics
 from app.settings import Settings
+from app.store.blobs import BlobStore
 from app.store.conversation import (
     FindingRoute,
     PullKey,
@@ -154,6 +155,11 @@ class JobRunner:
             self._config_path,
             self._max_usd_per_pr,
         )
+        if self._ledger is not None and self._settings.blob_cache_mb > 0:
+            tenant = self._tenant or spec.tenant
+            cache_bytes = self._settings.blob_cache_mb * 1024 * 1024
+            blobs = BlobStore(self._ledger, tenant, spec.repository, cache_bytes)
+            kit = replace(kit, blob_cache=blobs)
         try:
             # The PR may have closed while the job waited: nothing is run or posted.
             state = client.pull(spec.owner, spec.repo, spec.pr_number).state

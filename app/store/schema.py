@@ -205,3 +205,30 @@ feedback = sa.Table(
     sa.Index(None, "tier", "category"),
     sqlite_autoincrement=True,
 )
+
+# Whole files fetched from GitHub, keyed by blob SHA within a scope (a digest of the tenant and
+# the repository): a blob SHA names its content, but one tenant never reads what another fetched,
+# so a PR cannot probe another repository's files by SHA. Bounded in total by evicting the least
+# recently used rows (app/store/blobs.py).
+blob_cache = sa.Table(
+    "blob_cache",
+    metadata,
+    sa.Column("scope", sa.String(64), nullable=False),
+    sa.Column("blob_sha", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),  # bytes at GitHub
+    sa.Column("content", sa.Text, nullable=True),  # NULL: binary or not UTF-8, nothing kept
+    sa.Column("last_used", sa.Double, nullable=False),
+    sa.PrimaryKeyConstraint("scope", "blob_sha"),
+    sa.Index(None, "last_used"),
+)
+
+# Which blob a path held at a commit (commits never change): the base side of a diff has no
+# blob SHA in the PR's file list, so a second review finds its blobs here without a request.
+blob_refs = sa.Table(
+    "blob_refs",
+    metadata,
+    sa.Column("ref_key", sa.String(64), primary_key=True),  # digest of scope, commit and path
+    sa.Column("blob_sha", sa.String(64), nullable=False),
+    sa.Column("last_used", sa.Double, nullable=False),
+    sa.Index(None, "last_used"),
+)

@@ -546,6 +546,7 @@ class _Commit:
 class _Compare:
     files: list[dict[str, Any]]
     commits: list[str]
+    merge_base: str | None = None  # the base commit unless set
 
 
 @dataclass(slots=True)
@@ -727,15 +728,22 @@ class FakeGitHub:
         files: Iterable[Mapping[str, Any]],
         *,
         commits: Sequence[str] | None = None,
+        merge_base: str | None = None,
     ) -> None:
-        """Answer `compare/{base}...{head}` with `files` (GitHub's status "ahead")."""
+        """Answer `compare/{base}...{head}` with `files` (GitHub's status "ahead").
+
+        `merge_base` is the commit the two share when the base branch moved on since the head
+        forked from it (GitHub then reports "diverged"); by default it is `base` itself.
+        """
         normalized = _normalize_files(files)
         with self._lock:
             self.add_repo(owner, repo)
             self._commit(owner, repo, base, (), "alice")
             self._commit(owner, repo, head, (base,), "alice")
+            if merge_base is not None:
+                self._commit(owner, repo, merge_base, (), "alice")
             self._compares[(*_key(owner, repo), base, head)] = _Compare(
-                normalized, list(commits or [head])
+                normalized, list(commits or [head]), merge_base
             )
 
     def set_permission(self, owner: str, repo: str, user: str, permission: str) -> None:
@@ -1280,12 +1288,20 @@ def _repository(base: str, repo: _Repo, owner: str | None = None) -> dict[str, A
     }
 
 
-def _diff_entry(base: str, repo: _Repo, item: Mapping[str, Any], sha: str) -> dict[str, Any]:
+def _blob_sha(data: bytes) -> str:
+    """Git's blob SHA of `data` (what the contents API and the PR's file list report)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _diff_entry(
+    base: str, repo: _Repo, item: Mapping[str, Any], sha: str, data: bytes | None = None
+) -> dict[str, Any]:
+    """A pulls/list-files (or compare) item; `sha` is the blob of `data`, the file at the head."""
     name = quote(item["filename"])
     web = f"{base}/{repo.owner}/{repo.name}"
     digest = hashlib.sha1(json.dumps(item, sort_keys=True).encode(), usedforsecurity=False)
     return {
-        "sha": digest.hexdigest(),
+        "sha": _blob_sha(data) if data is not None else digest.hexdigest(),
         **item,
         "blob_url": f"{web}/blob/{sha}/{name}",
         "raw_url": f"{web}/raw/{sha}/{name}",
@@ -1516,7 +1532,7 @@ def _issue_comment_json(
 
 def _content_json(base: str, repo: _Repo, ref: str, path: str, data: bytes) -> dict[str, Any]:
     api, web = f"{base}/repos/{repo.owner}/{repo.name}", f"{base}/{repo.owner}/{repo.name}"
-    sha = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+    sha = _blob_sha(data)
     url = f"{api}/contents/{quote(path)}?ref={quote(ref, safe='')}"
     encoded = base64.b64encode(data).decode() if len(data) <= MAX_CONTENT_BYTES else ""
     links = {
@@ -1605,7 +1621,16 @@ def _get_pull(state: FakeGitHub, call: _Call) -> _Reply:
 
 def _list_files(state: FakeGitHub, call: _Call) -> _Reply:
     repo, pull = state._repo(call), state._pull(call)
-    files = [_diff_entry(call.base, repo, f, pull.head_sha) for f in pull.files[:MAX_PR_FILES]]
+    files = [
+        _diff_entry(
+            call.base,
+            repo,
+            f,
+            pull.head_sha,
+            state._contents.get((*call.repo_key, pull.head_sha, f["filename"])),
+        )
+        for f in pull.files[:MAX_PR_FILES]
+    ]
     return _page(call, files)
 
 
@@ -1651,6 +1676,9 @@ def _compare(state: FakeGitHub, call: _Call) -> _Reply:
     )
     web = f"{call.base}/{repo.owner}/{repo.name}/compare/{call.params['basehead']}"
     base_json = _commit_json(call.base, repo, ends[0])
+    merge_base = base_json
+    if found.merge_base is not None and found.merge_base != base_sha:
+        merge_base = _commit_json(call.base, repo, state._commits[(*call.repo_key, found.merge_base)])
     payload = {
         "url": f"{call.base}{quote(call.path)}",
         "html_url": web,
@@ -1658,16 +1686,23 @@ def _compare(state: FakeGitHub, call: _Call) -> _Reply:
         "diff_url": f"{web}.diff",
         "patch_url": f"{web}.patch",
         "base_commit": base_json,
-        "merge_base_commit": base_json,
-        "status": "ahead",
+        "merge_base_commit": merge_base,
+        "status": "ahead" if merge_base is base_json else "diverged",
         "ahead_by": len(found.commits),
-        "behind_by": 0,
+        "behind_by": 0 if merge_base is base_json else 1,
         "total_commits": len(found.commits),
         "commits": commits,
     }
     if call.int_query("page", 1) <= 1:
         payload["files"] = [
-            _diff_entry(call.base, repo, f, head_sha) for f in found.files[:MAX_COMPARE_FILES]
+            _diff_entry(
+                call.base,
+                repo,
+                f,
+                head_sha,
+                state._contents.get((*call.repo_key, head_sha, f["filename"])),
+            )
+            for f in found.files[:MAX_COMPARE_FILES]
         ]
     return status, payload, headers
 

@@ -1,0 +1,158 @@
+"""Whole files fetched from GitHub, kept by blob SHA per tenant and repository, LRU-bounded.
+
+A blob SHA names its content, so a kept blob never goes stale; the base side of a diff has no
+SHA in the PR's file list, so the blob a path held at a commit is kept too (commits never
+change). Rows are scoped by a digest of the tenant and the repository: one tenant never reads
+what another fetched. The total size of kept text is bounded; past it the least recently used
+rows go. `BlobStore` is what `app.review.whole_files` calls a `BlobCache`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from app.gh.client import Blob
+from app.store import schema
+from app.store.db import write_transaction
+
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # all tenants together
+_BATCH = 200  # keys per IN (...) list
+
+
+def scope_of(tenant: str, repository: str) -> str:
+    """The cache scope of one tenant's repository (a digest: bounded, and no name in the key)."""
+    return hashlib.sha256(f"{tenant}\0{repository.lower()}".encode()).hexdigest()
+
+
+class BlobStore:
+    """The blob cache of one tenant's repository in the database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tenant: str,
+        repository: str,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._engine = engine
+        self._scope = scope_of(tenant, repository)
+        self._max_bytes = max_bytes
+        self._clock = clock
+
+    def get(self, shas: Collection[str]) -> dict[str, Blob]:
+        """The kept blobs among `shas`, marked as used now."""
+        t = schema.blob_cache
+        wanted = sorted(set(shas))
+        if not wanted or self._max_bytes <= 0:
+            return {}
+        out: dict[str, Blob] = {}
+        with write_transaction(self._engine) as conn:
+            for part in _batches(wanted):
+                mine = (t.c.scope == self._scope) & t.c.blob_sha.in_(part)
+                rows = conn.execute(sa.select(t.c.blob_sha, t.c.size, t.c.content).where(mine))
+                for sha, size, content in rows:
+                    out[sha] = Blob(sha, int(size), content)
+                conn.execute(t.update().where(mine).values(last_used=self._clock()))
+        return out
+
+    def refs(self, commit: str, paths: Collection[str]) -> dict[str, str]:
+        """path -> the blob SHA it held at `commit`, for the paths seen before; marked as used."""
+        t = schema.blob_refs
+        keys = {self._ref_key(commit, p): p for p in paths}
+        if not keys or self._max_bytes <= 0:
+            return {}
+        out: dict[str, str] = {}
+        with write_transaction(self._engine) as conn:
+            for part in _batches(sorted(keys)):
+                rows = conn.execute(
+                    sa.select(t.c.ref_key, t.c.blob_sha).where(t.c.ref_key.in_(part))
+                )
+                out |= {keys[key]: sha for key, sha in rows}
+                used = t.update().where(t.c.ref_key.in_(part))
+                conn.execute(used.values(last_used=self._clock()))
+        return out
+
+    def put(self, blob: Blob, at: tuple[str, str] | None = None) -> None:
+        """Keep `blob` (and, with `at` = (commit, path), that the path held it there)."""
+        if self._max_bytes <= 0 or _stored_bytes(blob) > self._max_bytes:
+            return
+        now = self._clock()
+        with write_transaction(self._engine) as conn:
+            _upsert(
+                conn,
+                schema.blob_cache,
+                {
+                    "scope": self._scope,
+                    "blob_sha": blob.sha,
+                    "size": blob.size,
+                    "content": blob.text,
+                    "last_used": now,
+                },
+                ["scope", "blob_sha"],
+            )
+            if at is not None:
+                row = {"ref_key": self._ref_key(*at), "blob_sha": blob.sha, "last_used": now}
+                _upsert(conn, schema.blob_refs, row, ["ref_key"])
+            _evict(conn, self._max_bytes)
+
+    def _ref_key(self, commit: str, path: str) -> str:
+        return hashlib.sha256(f"{self._scope}\0{commit}\0{path}".encode()).hexdigest()
+
+
+def kept_bytes(engine: Engine) -> int:
+    """The bytes of text the cache holds, all tenants together."""
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.sum(_text_bytes()))).scalar()
+    return int(total or 0)
+
+
+def _text_bytes() -> sa.ColumnElement[Any]:
+    """A row's weight against the bound: its size at GitHub when text is kept, else 0."""
+    t = schema.blob_cache
+    return sa.case((t.c.content.is_(None), 0), else_=t.c.size)
+
+
+def _stored_bytes(blob: Blob) -> int:
+    return blob.size if blob.text is not None else 0
+
+
+def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: list[str]) -> None:
+    """Insert `row`, or update the row with the same key (both engines, no race)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(table).values(**row)
+    update = {k: v for k, v in row.items() if k not in keys}
+    conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=update))
+
+
+def _evict(conn: Connection, max_bytes: int) -> None:
+    """Drop the least recently used blobs (and older refs) until the kept text fits."""
+    t = schema.blob_cache
+    total = int(conn.execute(sa.select(sa.func.sum(_text_bytes()))).scalar() or 0)
+    if total <= max_bytes:
+        return
+    oldest = conn.execute(
+        sa.select(t.c.scope, t.c.blob_sha, _text_bytes(), t.c.last_used).order_by(
+            t.c.last_used, t.c.blob_sha
+        )
+    ).all()
+    cutoff = 0.0
+    for scope, sha, weight, used in oldest:
+        if total <= max_bytes:
+            break
+        conn.execute(t.delete().where((t.c.scope == scope) & (t.c.blob_sha == sha)))
+        total -= int(weight)
+        cutoff = float(used)
+    # A ref no newer than the evicted blobs mostly points at one of them: drop those too.
+    conn.execute(schema.blob_refs.delete().where(schema.blob_refs.c.last_used <= cutoff))
+
+
+def _batches(keys: list[str]) -> list[list[str]]:
+    return [keys[i : i + _BATCH] for i in range(0, len(keys), _BATCH)]
