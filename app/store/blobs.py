@@ -133,25 +133,24 @@ def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: list[s
 
 
 def _evict(conn: Connection, max_bytes: int) -> None:
-    """Drop the least recently used blobs (and older refs) until the kept text fits."""
+    """Drop the least recently used blobs (and refs to them) until the kept text fits."""
     t = schema.blob_cache
     total = int(conn.execute(sa.select(sa.func.sum(_text_bytes()))).scalar() or 0)
     if total <= max_bytes:
         return
     oldest = conn.execute(
-        sa.select(t.c.scope, t.c.blob_sha, _text_bytes(), t.c.last_used).order_by(
+        sa.select(t.c.scope, t.c.blob_sha, _text_bytes()).order_by(
             t.c.last_used, t.c.blob_sha
         )
     ).all()
-    cutoff = 0.0
-    for scope, sha, weight, used in oldest:
+    for scope, sha, weight in oldest:
         if total <= max_bytes:
             break
         conn.execute(t.delete().where((t.c.scope == scope) & (t.c.blob_sha == sha)))
         total -= int(weight)
-        cutoff = float(used)
-    # A ref no newer than the evicted blobs mostly points at one of them: drop those too.
-    conn.execute(schema.blob_refs.delete().where(schema.blob_refs.c.last_used <= cutoff))
+    # Refs to blobs no longer kept lead nowhere: drop them with their blobs.
+    refs = schema.blob_refs
+    conn.execute(refs.delete().where(refs.c.blob_sha.not_in(sa.select(t.c.blob_sha))))
 
 
 def _batches(keys: list[str]) -> list[list[str]]:
