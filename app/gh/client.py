@@ -87,13 +87,16 @@ class GitHubClient:
         write_attempts: int = 4,
         retry_after_cap_s: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        timeout_s: int = 15,
+        read_retries: int = 5,
     ) -> None:
         # Reads retry with backoff (and secondary rate limits) in PyGithub; POST and PATCH do
         # not, so a write is only repeated below, after the marker check.
-        retry = GithubRetry(total=5, backoff_factor=0.5, allowed_methods=_READ_METHODS)
+        retry = GithubRetry(total=read_retries, backoff_factor=0.5, allowed_methods=_READ_METHODS)
         self._gh = Github(
             base_url=base_url.rstrip("/"),
             auth=Auth.Token(token),
+            timeout=timeout_s,  # seconds per request (PyGithub's default; it takes an int)
             retry=retry,
             per_page=100,
             lazy=True,  # no GET of the repository before each call on it
