@@ -32,6 +32,7 @@ from app.review.status import EXIT_CODES, review_status, status_line
 from app.server.job_spec import JobKind, JobSpec
 from app.server.jobs import JobReport, JobRunner, SpentToday, skip_rules, token_clients
 from app.settings import Settings, from_environment
+from app.store.blobs import forget_all
 from app.store.db import open_database
 
 ACTIONS_BOT = "github-actions[bot]"  # who the workflow's GITHUB_TOKEN posts as
@@ -145,6 +146,8 @@ async def _run(env: ActionEnv, settings: Settings, spec: JobSpec) -> JobReport:
         )
         return await runner.execute(spec)
     finally:
+        if settings.database is None:  # the runner's ledger, which may become an artifact
+            forget_all(ledger)
         ledger.dispose()
 
 

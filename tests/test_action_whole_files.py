@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from app.store import schema
 from tests.server.test_http import NUMBER, OWNER, REPO, _command, payload
 from tests.test_action import Runner, runner  # noqa: F401 (the fixture)
 
@@ -34,16 +35,24 @@ def compares(gh: Any) -> int:
     return sum("/compare/" in r.path for r in gh.requests)
 
 
+def set_code(gh: Any, head: str) -> None:
+    for sha in (BASE, head):
+        for path in CODE:
+            gh.set_file(OWNER, REPO, sha, path, f"# {path} at {sha[:7]}\nx = 1\n")
+
+
 @pytest.mark.parametrize("cache_mb", ["256", "0"])
 def test_a_second_review_of_the_same_head_reads_no_file_again(
     runner: Runner,  # noqa: F811 (the fixture)
     cache_mb: str,
 ) -> None:
     head = payload("pull_request.opened.json")["pull_request"]["head"]["sha"]
-    for sha in (BASE, head):
-        for path in CODE:
-            runner.gh.set_file(OWNER, REPO, sha, path, f"# {path} at {sha[:7]}\nx = 1\n")
-    env = {"TIERED_REVIEW_BLOB_CACHE_MB": cache_mb}
+    set_code(runner.gh, head)
+    # A database of the operator's (TIERED_REVIEW_DB) outlives the run: the cache with it.
+    env = {
+        "TIERED_REVIEW_BLOB_CACHE_MB": cache_mb,
+        "TIERED_REVIEW_DB": str(runner.tmp / "kept.db"),
+    }
     code, _, stderr = runner.start("pull_request", payload("pull_request.opened.json"), **env)
     assert code == 0, stderr
     first = code_reads(runner.gh)
@@ -58,5 +67,15 @@ def test_a_second_review_of_the_same_head_reads_no_file_again(
     if cache_mb == "0":
         assert sorted(again) == sorted(first)  # no cache: every file read again
     else:
-        assert again == []  # 12 blobs from the ledger database, by SHA and by (commit, path)
+        assert again == []  # 12 blobs from the database, by SHA and by (commit, path)
     assert compares(runner.gh) == 2
+
+
+def test_the_runners_ledger_keeps_no_code(runner: Runner) -> None:  # noqa: F811 (the fixture)
+    head = payload("pull_request.opened.json")["pull_request"]["head"]["sha"]
+    set_code(runner.gh, head)
+    code, _, stderr = runner.start("pull_request", payload("pull_request.opened.json"))
+    assert code == 0, stderr
+    assert len(code_reads(runner.gh)) == 12  # read, used, then forgotten
+    assert runner.ledger(schema.blob_cache) == [] and runner.ledger(schema.blob_refs) == []
+    assert len(runner.ledger()) == 1  # the review's own row stays

@@ -107,6 +107,13 @@ class BlobStore:
         return hashlib.sha256(f"{self._scope}\0{commit}\0{path}".encode()).hexdigest()
 
 
+def forget_all(engine: Engine) -> None:
+    """Empty the cache (the Action's ledger is uploaded as an artifact: no code goes with it)."""
+    with write_transaction(engine) as conn:
+        conn.execute(schema.blob_refs.delete())
+        conn.execute(schema.blob_cache.delete())
+
+
 def kept_bytes(engine: Engine) -> int:
     """The bytes of text the cache holds, all tenants together."""
     with engine.connect() as conn:
