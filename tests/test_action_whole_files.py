@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from app.store import schema
-from tests.server.test_http import NUMBER, OWNER, REPO, _command, payload
+from tests.server.test_http import OWNER, REPO, _command, payload
 from tests.test_action import Runner, runner  # noqa: F401 (the fixture)
 
 CODE = (

@@ -146,9 +146,7 @@ def _evict(conn: Connection, max_bytes: int) -> None:
     if total <= max_bytes:
         return
     oldest = conn.execute(
-        sa.select(t.c.scope, t.c.blob_sha, _text_bytes()).order_by(
-            t.c.last_used, t.c.blob_sha
-        )
+        sa.select(t.c.scope, t.c.blob_sha, _text_bytes()).order_by(t.c.last_used, t.c.blob_sha)
     ).all()
     for scope, sha, weight in oldest:
         if total <= max_bytes:

@@ -1678,7 +1678,9 @@ def _compare(state: FakeGitHub, call: _Call) -> _Reply:
     base_json = _commit_json(call.base, repo, ends[0])
     merge_base = base_json
     if found.merge_base is not None and found.merge_base != base_sha:
-        merge_base = _commit_json(call.base, repo, state._commits[(*call.repo_key, found.merge_base)])
+        merge_base = _commit_json(
+            call.base, repo, state._commits[(*call.repo_key, found.merge_base)]
+        )
     payload = {
         "url": f"{call.base}{quote(call.path)}",
         "html_url": web,

@@ -16,7 +16,7 @@ from app.gh.client import GitHubClient, PullInfo
 from app.plan.config import Config, build_config
 from app.plan.diff import diff_from_patches, parse_diff
 from app.resources import default_config_data
-from app.review.whole_files import WholeFiles, Wanted, whole_file_targets
+from app.review.whole_files import Wanted, WholeFiles, whole_file_targets
 from app.store.blobs import BlobStore
 from app.store.db import make_engine, migrate
 
@@ -140,9 +140,17 @@ def test_targets_are_parsed_code_files_only_largest_changes_first() -> None:
 
 def test_both_sides_are_read_at_the_head_and_the_merge_base(scene: Scene) -> None:
     whole = scene.fetch(config())
-    assert whole.sources == {"src/core.py": CORE_NEW, "src/util.py": UTIL_NEW, "src/new.py": NEW_MOD}
+    assert whole.sources == {
+        "src/core.py": CORE_NEW,
+        "src/util.py": UTIL_NEW,
+        "src/new.py": NEW_MOD,
+    }
     # The base side comes from the merge base, not the base branch's tip (which moved on).
-    assert whole.originals == {"src/core.py": CORE_OLD, "src/util.py": UTIL_OLD, "src/gone.py": GONE}
+    assert whole.originals == {
+        "src/core.py": CORE_OLD,
+        "src/util.py": UTIL_OLD,
+        "src/gone.py": GONE,
+    }
     assert sorted(scene.reads()) == sorted(
         [
             f"contents src/core.py@{HEAD}",
