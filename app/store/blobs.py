@@ -24,6 +24,11 @@ from app.store.db import write_transaction
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # all tenants together
 _BATCH = 200  # keys per IN (...) list
+# The total is summed at a store's first put, then after every 1/16 of the bound put through it
+# (so several processes overshoot the bound by a little, briefly); eviction goes down to 90 %
+# of the bound, so the next reviews' puts find room without evicting.
+_CHECK_SHARE = 16
+_LOW_WATER = 0.9
 
 
 def scope_of(tenant: str, repository: str) -> str:
@@ -46,6 +51,7 @@ class BlobStore:
         self._scope = scope_of(tenant, repository)
         self._max_bytes = max_bytes
         self._clock = clock
+        self._unchecked: int | None = None  # bytes put since the total was last summed
 
     def get(self, shas: Collection[str]) -> dict[str, Blob]:
         """The kept blobs among `shas`, marked as used now."""
@@ -82,7 +88,8 @@ class BlobStore:
 
     def put(self, blob: Blob, at: tuple[str, str] | None = None) -> None:
         """Keep `blob` (and, with `at` = (commit, path), that the path held it there)."""
-        if self._max_bytes <= 0 or _stored_bytes(blob) > self._max_bytes:
+        weight = _stored_bytes(blob)
+        if self._max_bytes <= 0 or weight > self._max_bytes:
             return
         now = self._clock()
         with write_transaction(self._engine) as conn:
@@ -101,7 +108,12 @@ class BlobStore:
             if at is not None:
                 row = {"ref_key": self._ref_key(*at), "blob_sha": blob.sha, "last_used": now}
                 _upsert(conn, schema.blob_refs, row, ["ref_key"])
-            _evict(conn, self._max_bytes)
+            unchecked = self._unchecked
+            if unchecked is None or unchecked + weight > self._max_bytes // _CHECK_SHARE:
+                _evict(conn, self._max_bytes)
+                self._unchecked = 0
+            else:
+                self._unchecked = unchecked + weight
 
     def _ref_key(self, commit: str, path: str) -> str:
         return hashlib.sha256(f"{self._scope}\0{commit}\0{path}".encode()).hexdigest()
@@ -140,19 +152,23 @@ def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: list[s
 
 
 def _evict(conn: Connection, max_bytes: int) -> None:
-    """Drop the least recently used blobs (and refs to them) until the kept text fits."""
+    """When the kept text is over the bound, drop the least recently used blobs (and refs to
+    them) until it is under 90 % of it."""
     t = schema.blob_cache
     total = int(conn.execute(sa.select(sa.func.sum(_text_bytes()))).scalar() or 0)
     if total <= max_bytes:
         return
-    oldest = conn.execute(
-        sa.select(t.c.scope, t.c.blob_sha, _text_bytes()).order_by(t.c.last_used, t.c.blob_sha)
-    ).all()
-    for scope, sha, weight in oldest:
-        if total <= max_bytes:
+    target = int(max_bytes * _LOW_WATER)
+    oldest = sa.select(t.c.scope, t.c.blob_sha, _text_bytes()).order_by(t.c.last_used, t.c.blob_sha)
+    while total > target:
+        page = conn.execute(oldest.limit(_BATCH)).all()
+        if not page:
             break
-        conn.execute(t.delete().where((t.c.scope == scope) & (t.c.blob_sha == sha)))
-        total -= int(weight)
+        for scope, sha, weight in page:
+            conn.execute(t.delete().where((t.c.scope == scope) & (t.c.blob_sha == sha)))
+            total -= int(weight)
+            if total <= target:
+                break
     # Refs to blobs no longer kept lead nowhere: drop them with their blobs.
     refs = schema.blob_refs
     conn.execute(refs.delete().where(refs.c.blob_sha.not_in(sa.select(t.c.blob_sha))))
