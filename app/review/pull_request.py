@@ -337,6 +337,12 @@ def _plan(
     inputs = PlanInputs(config, catalog, kit.prompts, kit.counter, kit.today, mode, pr)
     whole = WholeFiles(client, info, config, kit.blob_cache)
     whole.fetch(whole_file_targets(parse_diff(diff_text), config))
+    log.info(
+        "whole files for the facts: %d at the head, %d at the base (%d GitHub requests)",
+        len(whole.sources),
+        len(whole.originals),
+        whole.requests,
+    )
 
     def planned() -> Plan:
         whole_inputs = replace(inputs, sources=dict(whole.sources), originals=whole.originals)

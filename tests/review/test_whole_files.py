@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,9 +14,11 @@ from sqlalchemy.engine import Engine
 
 from app.errors import ConfigError
 from app.gh.client import GitHubClient, PullInfo
-from app.plan.config import Config, build_config
+from app.plan.config import Config, Mode, build_config
 from app.plan.diff import diff_from_patches, parse_diff
-from app.resources import default_config_data
+from app.plan.tokens import TokenCounter
+from app.resources import default_config_data, load_catalog, load_prompts
+from app.review.pull_request import PullRef, Toolkit, plan_pull_request
 from app.review.whole_files import Wanted, WholeFiles, whole_file_targets
 from app.store.blobs import BlobStore
 from app.store.db import make_engine, migrate
@@ -297,3 +300,42 @@ def _patch_file(item: dict[str, Any]) -> Any:
     from app.plan.diff import PatchFile
 
     return PatchFile(item["filename"], item["status"], item.get("patch"))
+
+
+def _kit(counter: TokenCounter) -> Toolkit:
+    return Toolkit(
+        default_config_data(),
+        load_catalog,
+        load_prompts(),
+        counter,
+        {},
+        dt.date(2026, 12, 7),
+    )
+
+
+def test_the_plan_is_built_once_with_the_bounded_whole_files(
+    scene: Scene, counter: TokenCounter, caplog: pytest.LogCaptureFixture
+) -> None:
+    yml = "difficulty:\n  whole_files:\n    max_files: 2\n"
+    scene.gh.set_file(OWNER, REPO, BASE, ".github/tiered-review.yml", yml)
+    with caplog.at_level(logging.INFO, logger="app.review.pull_request"):
+        plan, used = plan_pull_request(
+            scene.client, PullRef(OWNER, REPO, NUMBER), _kit(counter), Mode.NORMAL
+        )
+    assert used.difficulty.whole_files.max_files == 2
+    (line,) = [m for m in caplog.messages if m.startswith("whole files for the facts")]
+    # core.py and util.py, the two largest changes, on both sides: 4 contents reads + compare
+    assert line == "whole files for the facts: 2 at the head, 2 at the base (5 GitHub requests)"
+    assert {c.path for c in plan.chunks} >= {"src/core.py", "src/util.py", "src/new.py"}
+    code_reads = [r for r in scene.reads() if r.startswith("contents src/")]
+    assert len(code_reads) == len(set(code_reads))  # no file read twice (context included)
+
+
+def test_a_repository_asking_for_ten_thousand_files_gets_a_config_error(
+    scene: Scene, counter: TokenCounter
+) -> None:
+    yml = "difficulty:\n  whole_files:\n    max_files: 10000\n"
+    scene.gh.set_file(OWNER, REPO, BASE, ".github/tiered-review.yml", yml)
+    with pytest.raises(ConfigError, match=r"whole_files\.max_files.*200"):
+        plan_pull_request(scene.client, PullRef(OWNER, REPO, NUMBER), _kit(counter), Mode.NORMAL)
+    assert not any(r.startswith("contents src/") for r in scene.reads())  # nothing read
