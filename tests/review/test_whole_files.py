@@ -326,7 +326,14 @@ def test_the_plan_is_built_once_with_the_bounded_whole_files(
     (line,) = [m for m in caplog.messages if m.startswith("whole files for the facts")]
     # core.py and util.py, the two largest changes, on both sides: 4 contents reads + compare
     assert line == "whole files for the facts: 2 at the head, 2 at the base (5 GitHub requests)"
-    assert {c.path for c in plan.chunks} >= {"src/core.py", "src/util.py", "src/new.py"}
+    notes = {c.path: [r for r in c.reasons if r.startswith("facts:")] for c in plan.chunks}
+    # The facts compared the two trees where both files came. new.py was past `max_files`, but a
+    # new module is substantive: its head was read for context and the plan built again with it
+    # (an added file's base is empty, so its tree is compared too).
+    for path in ("src/core.py", "src/util.py", "src/new.py"):
+        assert notes[path] == ["facts: compared whole files as python"], path
+    assert f"contents src/new.py@{HEAD}" in scene.reads()
+    assert notes["src/gone.py"] == ["facts: parsed as python"]  # past `max_files`, no context
     code_reads = [r for r in scene.reads() if r.startswith("contents src/")]
     assert len(code_reads) == len(set(code_reads))  # no file read twice (context included)
 
