@@ -5,6 +5,12 @@
     python bench/plan_overhead.py --lines 50000 --memory   # also peak memory of one plan
 
     python bench/plan_overhead.py --lines 10000 --model legacy   # without the parser (before)
+    python bench/plan_overhead.py --corpus-diff --lines 10000    # real corpus diffs, no repeats
+
+The example diff repeats one PR: whatever that PR costs (a fragment the parser recovers from
+slowly, say) is counted many times. `--corpus-diff` joins real PRs of the labelled corpus instead,
+largest first, each at most a tenth of `--lines` so that no single PR dominates, until the total
+reaches `--lines`.
 
 Floor and plan run in alternation. Prints the medians, `paired_ratio` (the median of each
 adjacent pair's plan/floor, steadier on a loaded machine) and, last, `ratio=R` (median plan /
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import gzip
 import os
 import platform
 import re
@@ -38,6 +45,7 @@ from app.plan.tokens import load_counter  # noqa: E402
 from app.resources import load_catalog, load_config, load_prompts  # noqa: E402
 
 _HEADER = re.compile(r"^(diff --git a/|--- a/|\+\+\+ b/)(\S+)", re.M)
+_GIT_B = re.compile(r"^(diff --git a/\S+ b/)", re.M)  # only the header line's b/ path
 
 
 def synthetic(lines: int) -> str:
@@ -50,6 +58,27 @@ def synthetic(lines: int) -> str:
         parts[-1] = (
             parts[-1].replace(" b/", f" b/copy{i}/").replace(f" b/copy{i}/copy{i}/", f" b/copy{i}/")
         )
+    return "".join(parts)
+
+
+def corpus_diff(lines: int) -> str:
+    """Real corpus diffs, largest first, each at most `lines // 10` lines, under `cN/` paths,
+    until at least `lines` lines."""
+    found = []
+    for path in sorted((ROOT / "bench" / "corpus" / "diffs").glob("*/*.diff.gz")):
+        text = gzip.decompress(path.read_bytes()).decode("utf-8", "surrogateescape")
+        found.append((text.count("\n"), f"{path.parent.name}/{path.name}", text))
+    parts: list[str] = []
+    total = 0
+    for count, _, text in sorted(found, key=lambda item: (-item[0], item[1])):
+        if total >= lines:
+            break
+        if count > lines // 10:
+            continue
+        i = len(parts)
+        part = _HEADER.sub(lambda m, i=i: f"{m.group(1)}c{i}/{m.group(2)}", text)
+        parts.append(_GIT_B.sub(lambda m, i=i: f"{m.group(1)}c{i}/", part))
+        total += count
     return "".join(parts)
 
 
@@ -70,12 +99,23 @@ def paired_ms(floor: object, plan: object, repeat: int) -> tuple[list[float], li
     return floors, plans
 
 
+def _input(args: argparse.Namespace) -> str:
+    if args.diff:
+        return str(args.diff.read_text())
+    return corpus_diff(args.lines) if args.corpus_diff else synthetic(args.lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("diff", nargs="?", type=Path)
     parser.add_argument("--lines", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--memory", action="store_true", help="peak RSS of one plan (child)")
+    parser.add_argument(
+        "--corpus-diff",
+        action="store_true",
+        help="real PRs of bench/corpus joined to --lines instead of the example repeated",
+    )
     parser.add_argument(
         "--model",
         choices=["facts", "legacy"],
@@ -84,7 +124,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.memory:
-        text = args.diff.read_text() if args.diff else synthetic(args.lines)
+        text = _input(args)
         child = subprocess.run(
             [sys.executable, __file__, "--child-memory"],
             input=text.encode(),
@@ -93,7 +133,7 @@ def main() -> None:
         )
         sys.stdout.write(child.stdout.decode())
         return
-    text = args.diff.read_text() if args.diff else synthetic(args.lines)
+    text = _input(args)
     counter, warning = load_counter()
     if warning:
         raise SystemExit(warning)
@@ -131,7 +171,8 @@ def main() -> None:
     )
     print(f"floor_ms={floor_ms:.1f} (unidiff.PatchSet + one o200k encode_ordinary pass)")
     print(f"plan_ms={plan_ms:.1f} (build_plan: parse, chunk, label, route, pack, price)")
-    print(f"model={args.model}")
+    source = args.diff or ("corpus diffs" if args.corpus_diff else "example repeated")
+    print(f"model={args.model} input={source}")
     print(f"paired_ratio={paired:.2f} (median of plan/floor over adjacent runs)")
     print(f"ratio={plan_ms / floor_ms:.2f}")
 
