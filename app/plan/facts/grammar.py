@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 
 import tree_sitter_go
 import tree_sitter_java
@@ -76,6 +77,11 @@ class Grammar:
     constants: Query | None = None  # captures @name and @value of constants (and @item, @field)
     annotations: Query | None = None  # captures @t for type annotations that do not run, and
     # @m/@imp for imports of typing modules (Python, TypeScript): what a type-hint codemod edits
+    # All of the above in one query, in the order noncode, imports, definitions, constants,
+    # annotations, so one walk of a tree finds everything; `scan_ends[i]` is the first pattern
+    # index past part i.
+    scan: Query | None = None
+    scan_ends: tuple[int, ...] = ()
 
 
 _SPECS: dict[str, tuple[Callable[[], object], frozenset[str], frozenset[str], str, str]] = {
@@ -275,6 +281,8 @@ def grammar(name: str) -> Grammar:
     noncode = " ".join(f"({kind}) @x" for kind in sorted(comments | strings))
     script = "typescript" if name == "tsx" else name
     annotations, constants = _ANNOTATIONS.get(script), _CONSTANTS.get(script)
+    parts = [noncode, imports, definitions, constants or "", annotations or ""]
+    ends = tuple(accumulate(Query(language, part).pattern_count if part else 0 for part in parts))
     return Grammar(
         name=name,
         language=language,
@@ -286,6 +294,8 @@ def grammar(name: str) -> Grammar:
         public=_PUBLIC[name],
         annotations=None if annotations is None else Query(language, annotations),
         constants=None if constants is None else Query(language, constants),
+        scan=Query(language, "\n".join(parts)),
+        scan_ends=ends,
     )
 
 

@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import accumulate, compress, repeat
+from operator import sub
 
 from app.plan.diff import Hunk
 
 TRAILING_COMMA = re.compile(rb",(?=[)\]}])")
 PARENS = re.compile(rb"[()]")  # formatters add and drop redundant parentheses
+_QUOTES = bytes.maketrans(b"'", b'"')
+_OLD = " -"  # the diff kinds of the old side's rows (context and removed)
+_NEW = " +"
+_REMOVED = re.compile("-")
+_ADDED = re.compile(r"\+")
 _FRAGMENT_OPENERS = {
     "python": "def __fragment_{n}__(",
     "typescript": "export function __fragment_{n}__(",
@@ -32,6 +39,7 @@ _PARAMETER_LINE = re.compile(
     r"^\s*[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*\s+[\w.*\[\]]+,\s*$"
 )
 FRAGMENT = re.compile(r"__fragment_(\d+)__|[Ff]ragment_(\d+)")
+_OPENER_LINES = 60  # how far into a hunk `_opener` looks for the list's closing parenthesis
 
 
 def _opener(language: str, hunk: Hunk) -> str:
@@ -42,7 +50,8 @@ def _opener(language: str, hunk: Hunk) -> str:
     parentheses close before they open on a line that ends a definition header (`) -> None:`), a
     stand-in public definition named after the hunk's line, so the parameters still parse as one.
     """
-    head, _, body = hunk.text.partition("\n")
+    # the header and the first lines, without copying the rest of the hunk
+    head, *lines = hunk.text.split("\n", _OPENER_LINES + 1)[: _OPENER_LINES + 1]
     section = head.split("@@", 2)[2].strip() if head.count("@@") >= 2 else ""
     if section.count("(") > section.count(")"):
         return section + " "
@@ -50,16 +59,18 @@ def _opener(language: str, hunk: Hunk) -> str:
         # The hunk is inside the block git names (a class, an interface, a function): open it,
         # so members parse as members (an interface's methods are public) and names qualify.
         return section + " "
-    depth = 0
-    typed = False  # a `name: Type` or `name Type` line: parameters, not a call's arguments
-    for line in body.split("\n")[:60]:
-        text = line[1:]
-        typed = typed or _PARAMETER_LINE.match(text) is not None
-        depth += text.count("(") - text.count(")")
-        if depth < 0:
-            if typed and _CLOSES_PARAMETERS.match(text):
-                return _FRAGMENT_OPENERS[language].format(n=hunk.target_start)
-            return ""
+    # The depth after each line (a line's first character is its diff kind, never a
+    # parenthesis), summed without a Python loop: most hunks never close more than they open.
+    depths = list(
+        accumulate(map(sub, map(str.count, lines, repeat("(")), map(str.count, lines, repeat(")"))))
+    )
+    if not depths or min(depths) >= 0:
+        return ""
+    at = next(i for i, depth in enumerate(depths) if depth < 0)
+    # a `name: Type` or `name Type` line up to there: parameters, not a call's arguments
+    typed = any(_PARAMETER_LINE.match(line[1:]) is not None for line in lines[: at + 1])
+    if typed and _CLOSES_PARAMETERS.match(lines[at][1:]):
+        return _FRAGMENT_OPENERS[language].format(n=hunk.target_start)
     return ""
 
 
@@ -146,12 +157,12 @@ def sides(
     for hunk in hunks:
         lines = hunk.text.split("\n")[1:]
         kinds = hunk.kinds[: len(lines)]
-        old_kinds = [k for k in kinds if k in " -"]
-        new_kinds = [k for k in kinds if k in " +"]
-        old_part = [line[1:] for k, line in zip(kinds, lines, strict=False) if k in " -"]
-        new_part = [line[1:] for k, line in zip(kinds, lines, strict=False) if k in " +"]
-        old_rows.extend(len(old) + i for i, k in enumerate(old_kinds) if k == "-")
-        new_rows.extend(len(new) + i for i, k in enumerate(new_kinds) if k == "+")
+        old_kinds = "".join(compress(kinds, map(_OLD.__contains__, kinds)))
+        new_kinds = "".join(compress(kinds, map(_NEW.__contains__, kinds)))
+        old_part = [line[1:] for line in compress(lines, map(_OLD.__contains__, kinds))]
+        new_part = [line[1:] for line in compress(lines, map(_NEW.__contains__, kinds))]
+        old_rows.extend(len(old) + m.start() for m in _REMOVED.finditer(old_kinds))
+        new_rows.extend(len(new) + m.start() for m in _ADDED.finditer(new_kinds))
         opener = _opener(language, hunk)
         for part, side in ((old_part, old), (new_part, new)):
             part = _string_state(language, part)  # a reopened comment goes after the opener
@@ -167,8 +178,9 @@ def sides(
 
 def _squash(lines: Sequence[str]) -> bytes:
     joined = "\n".join(lines).replace("\\\n", "").encode("utf-8", "surrogateescape")
-    stream = b"".join(joined.split()).replace(b"'", b'"')
-    return PARENS.sub(b"", TRAILING_COMMA.sub(b"", stream))
+    # as b"".join(joined.split()).replace(b"'", b'"'): bytes.split() splits at these six bytes
+    stream = joined.translate(_QUOTES, b" \t\n\r\x0b\x0c")
+    return TRAILING_COMMA.sub(b"", stream).translate(None, b"()")  # as PARENS.sub(b"", ...)
 
 
 def _changed(hunks: Sequence[Hunk]) -> tuple[list[str], list[str]]:
@@ -216,7 +228,7 @@ def raw_format_only(hunks: Sequence[Hunk]) -> bool:
     old: list[str] = []
     new: list[str] = []
     for hunk in hunks:
-        pairs = list(zip(hunk.kinds, hunk.text.split("\n")[1:], strict=False))
-        old.extend([line[1:] for kind, line in pairs if kind in " -"])
-        new.extend([line[1:] for kind, line in pairs if kind in " +"])
+        lines = hunk.text.split("\n")[1:]
+        old.extend([line[1:] for line in compress(lines, map(_OLD.__contains__, hunk.kinds))])
+        new.extend([line[1:] for line in compress(lines, map(_NEW.__contains__, hunk.kinds))])
     return bool(old or new) and _squash(old) == _squash(new)

@@ -13,11 +13,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tree_sitter import Node, QueryCursor, Tree
+from tree_sitter import Node, QueryCursor
 
 from app.plan.diff import Hunk
 from app.plan.facts.grammar import TYPING_MODULES, Grammar, grammar, parser
-from app.plan.facts.hunks import FRAGMENT, PARENS, TRAILING_COMMA, sides
+from app.plan.facts.hunks import FRAGMENT, TRAILING_COMMA, sides
 
 _MAX_SIGNATURE = 300  # characters of a definition's header kept for display
 _HEADER_ENDS_AT_BODY = ("function", "method", "constructor", "class", "impl")
@@ -35,6 +35,8 @@ _SCOPES = frozenset(
 _LOCAL_SCOPES = frozenset({"function_definition", "function_declaration", "function_item"})
 _SPACES = bytes(10 if b == 10 else 32 for b in range(256))  # every byte but "\n" -> " "
 _WORD = re.compile(r"\w+|[^\w\s]")
+_QUOTES = bytes.maketrans(b"'", b'"')
+_ASCII_SPACE = b" \t\n\r\x0b\x0c"  # the bytes bytes.split() splits at
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +109,16 @@ def _qualified(name: str, node: Node) -> str | None:
 
 
 def _definitions(
-    g: Grammar, tree: Tree, source: bytes, rows: frozenset[int]
+    g: Grammar, matches: Sequence[tuple[Node, Node]], source: bytes, rows: frozenset[int]
 ) -> tuple[dict[str, Definition], frozenset[str]]:
-    """Public definitions by qualified name, and the names of all definitions the change is in."""
+    """Public definitions by qualified name, and the names of all definitions the change is in.
+
+    `matches` are the (definition, name) node pairs of the grammar's definitions query, in the
+    order the query cursor found them."""
     found: dict[str, Definition] = {}
     enclosing: set[str] = set()
     ordered = sorted(rows)
-    for _, match in QueryCursor(g.definitions).matches(tree.root_node):
-        node, name_node = match["def"][0], match["name"][0]
+    for node, name_node in matches:
         name = (name_node.text or b"").decode("utf-8", "replace")
         at = bisect.bisect_left(ordered, node.start_point.row)
         if name and at < len(ordered) and ordered[at] <= node.end_point.row:
@@ -140,9 +144,10 @@ def _definitions(
         else:
             end_byte, end_row = node.end_byte, node.end_point.row
         header = source[node.start_byte : end_byte]
-        touched = any(row in rows for row in range(node.start_point.row, end_row + 1))
-        squashed = b"".join(header.split())
-        key = TRAILING_COMMA.sub(b"", squashed.replace(b"'", b'"'))
+        # a changed row within the header's rows: the first at or after its start row
+        touched = at < len(ordered) and ordered[at] <= end_row
+        # as b"".join(header.split()).replace(b"'", b'"'), in one pass
+        key = TRAILING_COMMA.sub(b"", header.translate(_QUOTES, _ASCII_SPACE))
         if g.name == "go":
             key = key.replace(b"interface{}", b"any")  # the same type since Go 1.18
         elif g.name == "python":
@@ -162,6 +167,9 @@ _TYPING_ALIAS = re.compile(
 )
 _TYPING_PREFIX = re.compile(rb"\b(?:typing|typing_extensions|t)\.(?=[A-Z])")
 _WRAPPER = re.compile(rb"\b(Optional|Union)\[")
+# What every _TYPING_ALIAS match ends with (FrozenSet[ ends in Set[, DefaultDict[ in Dict[): a
+# header with none of them skips the regex.
+_ALIAS_ENDS = (b"List[", b"Dict[", b"Tuple[", b"Set[", b"Type[", b"Deque[")
 
 
 def _closing(text: bytes, start: int) -> int:
@@ -181,9 +189,14 @@ def python_types(key: bytes, unquote: bool = True) -> bytes:
     """A Python header with its type hints spelled one way (whitespace already removed):
     `List[X]` as `list[X]`, `Optional[X]` as `X|None`, `Union[A,B]` as `A|B`, `typing.X` as `X`,
     and quoted forward references unquoted, so a PEP 585/604 codemod changes no key."""
-    key = _TYPING_PREFIX.sub(b"", key)
-    key = _TYPING_ALIAS.sub(lambda m: m[1].lower() + b"[", key)
-    for _ in range(32):  # innermost first; bounded against pathological headers
+    if b"." in key:  # every prefix ends in a dot
+        key = _TYPING_PREFIX.sub(b"", key)
+    if b"[" not in key:  # no alias and no wrapper without a bracket
+        return key.replace(b'"', b"") if unquote else key
+    if any(name in key for name in _ALIAS_ENDS):
+        key = _TYPING_ALIAS.sub(lambda m: m[1].lower() + b"[", key)
+    wrapped = b"Optional[" in key or b"Union[" in key
+    for _ in range(32 if wrapped else 0):  # innermost first; bounded against pathological headers
         found = None
         for match in _WRAPPER.finditer(key):
             end = _closing(key, match.end())
@@ -296,13 +309,38 @@ def _package(language: str, text: str) -> str | None:
 def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
     g = grammar(language)
     tree = parser(language).parse(source)
-    noncode = QueryCursor(g.noncode).captures(tree.root_node).get("x", [])
+    scan = g.scan
+    if scan is None:  # pragma: no cover - grammar() always builds it
+        raise RuntimeError(f"the {g.name} grammar has no scan query")
+    # One walk of the tree for everything the side reads; a match's pattern index says which
+    # of the grammar's queries it belongs to.
+    ends = g.scan_ends
+    found: list[Node] = []
+    import_nodes: list[Node] = []
+    defined: list[tuple[Node, Node]] = []
+    constant_matches: list[dict[str, list[Node]]] = []
+    annotated: dict[str, list[Node]] = {}
+    for index, match in QueryCursor(scan).matches(tree.root_node):
+        if index < ends[0]:
+            found.extend(match["x"])
+        elif index < ends[1]:
+            import_nodes.extend(match["import"])
+        elif index < ends[2]:
+            defined.append((match["def"][0], match["name"][0]))
+        elif index < ends[3]:
+            constant_matches.append(match)
+        else:
+            for capture, nodes in match.items():
+                annotated.setdefault(capture, []).extend(nodes)
+    # In the order a captures() walk gives them: by start (a stable sort keeps an outer string
+    # before one that starts with it).
+    noncode = sorted(found, key=lambda n: n.start_byte)
     comments = [n for n in noncode if n.type in g.comments]
     code = _blank(source, noncode)
     without_comments = _blank(source, comments)
     imports: set[str] = set()
     changed_imports: set[str] = set()
-    for node in QueryCursor(g.imports).captures(tree.root_node).get("import", []):
+    for node in import_nodes:
         package = _package(language, (node.text or b"").decode("utf-8", "replace"))
         if package:
             imports.add(package)
@@ -312,10 +350,10 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
         (n.text or b"") for n in comments if n.start_point.row in rows or n.end_point.row in rows
     )
     # The whole side, context included: a trailing comma's closer may sit on a context row.
-    definitions, enclosing = _definitions(g, tree, source, rows)
-    stream = b"".join(without_comments.replace(b"\\\n", b"").split()).replace(b"'", b'"')
-    typeless = _typeless(g, tree, source, comments)
-    constants, assigned = _constants(g, tree, rows)
+    definitions, enclosing = _definitions(g, defined, source, rows)
+    stream = _squashed(without_comments)
+    typeless = _typeless(g, annotated, source, comments)
+    constants, assigned = _constants(g, constant_matches, rows)
     strings = b"\n".join(
         b" ".join((n.text or b"").split())
         for n in noncode
@@ -341,7 +379,7 @@ _MAX_VALUE = 60  # characters of a constant's value kept for display
 
 
 def _constants(
-    g: Grammar, tree: Tree, rows: frozenset[int]
+    g: Grammar, matches: Sequence[dict[str, list[Node]]], rows: frozenset[int]
 ) -> tuple[dict[str, str], frozenset[str]]:
     """The public named constants whose definition a changed row touches (name -> value), and
     the names of every such assignment, public or not (a change inside `SSL_KEYWORDS = (...)`
@@ -355,7 +393,7 @@ def _constants(
         return {}, frozenset()
     found: dict[str, str] = {}
     assigned: set[str] = set()
-    for _, match in QueryCursor(g.constants).matches(tree.root_node):
+    for match in matches:  # the constants query's matches, in the order the cursor found them
         name_node, value = match["name"][0], match["value"][0]
         holder = (match.get("field") or match.get("item") or [value.parent or value])[0]
         if not any(r in rows for r in range(holder.start_point.row, holder.end_point.row + 1)):
@@ -390,15 +428,23 @@ def _public_constant(language: str, name: str, value: Node, match: dict[str, lis
 
 
 def _normal(stream: bytes) -> bytes:
-    return PARENS.sub(b"", TRAILING_COMMA.sub(b"", stream))
+    return TRAILING_COMMA.sub(b"", stream).translate(None, b"()")  # as PARENS.sub(b"", ...)
 
 
-def _typeless(g: Grammar, tree: Tree, source: bytes, comments: Sequence[Node]) -> bytes | None:
+def _squashed(text: bytes) -> bytes:
+    """As b"".join(text.replace(b"\\\n", b"").split()).replace(b"'", b'"'): bytes.split()
+    splits at these six bytes, so deleting them joins what it would split."""
+    return text.replace(b"\\\n", b"").translate(_QUOTES, _ASCII_SPACE)
+
+
+def _typeless(
+    g: Grammar, found: dict[str, list[Node]], source: bytes, comments: Sequence[Node]
+) -> bytes | None:
     """The side's token stream without comments and type annotations, or None when the
-    language has no annotations that leave the running code alone."""
+    language has no annotations that leave the running code alone. `found` holds the nodes the
+    annotations query captured, by capture name."""
     if g.annotations is None:
         return None
-    found = QueryCursor(g.annotations).captures(tree.root_node)
     nodes = list(comments)
     for node in found.get("t", []):
         nodes.append(node)
@@ -413,7 +459,7 @@ def _typeless(g: Grammar, tree: Tree, source: bytes, comments: Sequence[Node]) -
     modules = {m.parent.id for m in found.get("m", []) if m.parent and m.text in TYPING_MODULES}
     nodes.extend(n for n in found.get("imp", []) if n.id in modules)
     text = _blank(source, nodes)
-    stream = b"".join(text.replace(b"\\\n", b"").split()).replace(b"'", b'"')
+    stream = _squashed(text)
     # Hints the parser could not place (a hunk cut inside a docstring) still read one way.
     return _normal(python_types(stream, unquote=False) if g.name == "python" else stream)
 
