@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,13 @@ class PullRequestInfo:
     body: str = ""
 
 
+@functools.lru_cache(maxsize=64)
+def _shared_count(count: Callable[[str], int], text: str) -> int:
+    # The tool definition, system prompts and repository instructions are the same in every
+    # plan a process makes: counted once per process, not once per plan.
+    return count(text)
+
+
 def fingerprint(prefix: str) -> str:
     """The cache key's ETag: sha256 of the exact prefix bytes."""
     return hashlib.sha256(prefix.encode("utf-8")).hexdigest()
@@ -103,6 +111,10 @@ class Packer:
             self._known[text] = self.count(text)
         return self._known[text]
 
+    def count_shared(self, text: str) -> int:
+        """The count of a prompt every plan repeats (tool, system prompt, repo instructions)."""
+        return _shared_count(self.count, text)
+
     def header(self, with_body: bool) -> str:
         """The PR metadata that opens every tail."""
         title = " ".join(self.pr.title.split()) or "(untitled)"
@@ -131,8 +143,8 @@ class Packer:
     ) -> Request:
         system = self.prompts.for_task(task)
         instructions = self.instructions_block()
-        prefix = self.count_once(tool_text()) + self.count_once(system)  # tool first, then system
-        cached = prefix + (self.count_once(instructions) if instructions else 0)
+        prefix = self.count_shared(tool_text()) + self.count_shared(system)  # tool, then system
+        cached = prefix + (self.count_shared(instructions) if instructions else 0)
         est = self.config.requests.output_estimate[task]
         max_out = min(self.config.requests.max_output_tokens[task], route.model.max_output)
         return Request(
@@ -192,7 +204,7 @@ class Packer:
         """Greedy, in path order: a request takes chunks while under the tier's input budget."""
         budget = self.config.tiers[route.tier].max_input_tokens
         limit = self.config.requests.max_chunks
-        base = self.count_once(tool_text()) + self.count_once(self.prompts.review)
+        base = self.count_shared(tool_text()) + self.count_shared(self.prompts.review)
         base += self.count_once(self.header(with_body=True))
         groups: list[list[Chunk]] = []
         used = 0

@@ -116,7 +116,7 @@ def build_plan(diff_text: str, inputs: PlanInputs) -> Plan:
     router = build_router(config, catalog)
     packer = Packer(config, inputs.prompts, inputs.pr, inputs.counter.count, inputs.sources)
     widest = max(router.models.values(), key=lambda m: m.window)
-    overhead = inputs.counter.count(inputs.prompts.review) + max(
+    overhead = packer.count_shared(inputs.prompts.review) + max(
         config.requests.max_output_tokens.values()
     )
     max_hunk = int((widest.window - overhead) / widest.factor_max)
