@@ -29,7 +29,9 @@ class Patterns:
 
     def first(self, text: str | bytes) -> str | None:
         """The first match in `text`, stripped and cut for use in a reason, or None."""
-        return self.first_code(text, ())
+        data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+        match = self._regex.search(data)  # what first_code(text, ()) finds, without its loop
+        return None if match is None else _shown(match.group(0))
 
     def first_code(self, text: str | bytes, comment_markers: tuple[str, ...]) -> str | None:
         """Like `first`, passing over matches on lines that are comments.
@@ -43,13 +45,17 @@ class Patterns:
             start = data.rfind(b"\n", 0, match.start()) + 1
             if markers and data[start : match.start() + 1].lstrip().startswith(markers):
                 continue
-            found = cast(bytes, match.group(0)).strip()[:40]
-            return found.decode("utf-8", "replace")
+            return _shown(match.group(0))
         return None
 
     def each_line(self, lines: Sequence[str]) -> bool:
         """Whether every line matches somewhere."""
         return all(self._regex.search(line) is not None for line in lines)
+
+
+def _shown(found: object) -> str:
+    """A match as a reason shows it: stripped, cut to 40 bytes."""
+    return cast(bytes, found).strip()[:40].decode("utf-8", "replace")
 
 
 def compile_patterns(patterns: Sequence[str]) -> Patterns:
