@@ -180,8 +180,9 @@ def _file(patched: PatchedFile) -> FileDiff:
         f"+++ {'b/' + target if target else '/dev/null'}\n"
     )
     hunks = tuple(_hunk(i, h) for i, h in enumerate(patched))
+    # Surrogates are not ASCII, and whether a str is ASCII is known without reading it.
     undecodable = _SURROGATE.search(raw_path) is not None or any(
-        _SURROGATE.search(h.text) for h in hunks
+        not h.text.isascii() and _SURROGATE.search(h.text) for h in hunks
     )
     return FileDiff(
         path=path,

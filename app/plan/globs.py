@@ -58,7 +58,7 @@ def glob_to_regex(glob: str) -> str:
 
 def _text(path: str) -> str:
     # RE2 reads UTF-8: a byte that was not UTF-8 (kept as a surrogate) matches as U+FFFD.
-    return _SURROGATE.sub("\ufffd", path)
+    return path if path.isascii() else _SURROGATE.sub("\ufffd", path)
 
 
 @dataclass(frozen=True, slots=True)

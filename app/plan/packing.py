@@ -318,12 +318,11 @@ def _file_list(chunks: Sequence[Chunk]) -> str:
 
 
 def _trim(hunk_text: str) -> str:
-    lines = hunk_text.split("\n")
-    body = lines[1:-1]  # the header, then the lines; the text ends in "\n"
-    if len(body) <= _TRIM_LINES:
+    body = hunk_text.count("\n") - 1  # the header, then the lines; the text ends in "\n"
+    if body <= _TRIM_LINES:
         return hunk_text
-    kept = "\n".join([lines[0], *body[:_TRIM_LINES]])
-    return f"{kept}\n[... {len(body) - _TRIM_LINES} more lines of this hunk trimmed]\n"
+    kept = "\n".join(hunk_text.split("\n", _TRIM_LINES + 1)[: _TRIM_LINES + 1])
+    return f"{kept}\n[... {body - _TRIM_LINES} more lines of this hunk trimmed]\n"
 
 
 def package_of(path: str) -> str:
