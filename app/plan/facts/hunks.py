@@ -188,12 +188,24 @@ def _changed(hunks: Sequence[Hunk]) -> tuple[list[str], list[str]]:
     removed: list[str] = []
     added: list[str] = []
     for hunk in hunks:
-        for kind, line in zip(hunk.kinds, hunk.text.split("\n")[1:], strict=False):
-            if kind == "-":
-                removed.append(line[1:])
-            elif kind == "+":
-                added.append(line[1:])
+        lines = hunk.text.split("\n")[1:]
+        removed.extend([line[1:] for line in compress(lines, map("-".__eq__, hunk.kinds))])
+        added.extend([line[1:] for line in compress(lines, map("+".__eq__, hunk.kinds))])
     return removed, added
+
+
+def _squash_each(lines: list[str]) -> list[bytes]:
+    """`[_squash([line]).rstrip(b",") for line in lines]` in a few passes over the lines joined:
+    a NUL between them is no space, quote, comma or bracket, so nothing squashing does crosses
+    it (lines that hold a NUL themselves take the slow path)."""
+    if not lines:
+        return []
+    text = "\0".join(lines)
+    if text.count("\0") != len(lines) - 1:
+        return [_squash([line]).rstrip(b",") for line in lines]
+    stream = text.encode("utf-8", "surrogateescape").translate(_QUOTES, b" \t\n\r\x0b\x0c")
+    stream = TRAILING_COMMA.sub(b"", stream).translate(None, b"()")
+    return [part.rstrip(b",") for part in stream.split(b"\0")]
 
 
 def lines_moved(hunks: Sequence[Hunk]) -> int:
@@ -204,8 +216,10 @@ def lines_moved(hunks: Sequence[Hunk]) -> int:
     also sorts read this way.
     """
     removed, added = _changed(hunks)
-    old = sorted(s for s in (_squash([line]).rstrip(b",") for line in removed) if s)
-    new = sorted(s for s in (_squash([line]).rstrip(b",") for line in added) if s)
+    if not removed or not added:  # one side has no lines: no multiset of some lines matches it
+        return 0
+    old = sorted(s for s in _squash_each(removed) if s)
+    new = sorted(s for s in _squash_each(added) if s)
     if not old or old != new:
         return 0
     # One or two statements swapped can change behaviour (a check moved after its use); a
