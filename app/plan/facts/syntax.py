@@ -357,7 +357,7 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
     strings = b"\n".join(
         b" ".join((n.text or b"").split())
         for n in noncode
-        if n.type in g.strings and any(r in rows for r in (n.start_point.row, n.end_point.row))
+        if n.type in g.strings and (n.start_point.row in rows or n.end_point.row in rows)
     )
     return SideView(
         code=b"\n".join(_rows(code, rows)).decode("utf-8", "surrogateescape"),
