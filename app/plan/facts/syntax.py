@@ -152,6 +152,8 @@ def _definitions(
             key = key.replace(b"interface{}", b"any")  # the same type since Go 1.18
         elif g.name == "python":
             key = python_types(key)
+        elif g.name == "rust" and b"Self" in key:
+            key = _self_named(node, key)
         found[qual] = Definition(
             name=qual,
             header=" ".join(header.decode("utf-8", "replace").split())[:_MAX_SIGNATURE],
@@ -160,6 +162,22 @@ def _definitions(
             touched=touched,
         )
     return found, frozenset(enclosing)
+
+
+_SELF = re.compile(rb"\bSelf\b")
+
+
+def _self_named(node: Node, key: bytes) -> bytes:
+    """A Rust header with `Self` spelled as the type of the impl it is in: clippy's `use_self`
+    rewrites `-> Message` to `-> Self`, the same type."""
+    parent = node.parent
+    while parent is not None and parent.type != "impl_item":
+        parent = parent.parent
+    owner = parent.child_by_field_name("type") if parent is not None else None
+    if owner is None or owner.text is None:
+        return key
+    name = b"".join(owner.text.split())  # generics and all: `Self` is `Router<S,E>`
+    return _SELF.sub(lambda _: name, key)
 
 
 _TYPING_ALIAS = re.compile(

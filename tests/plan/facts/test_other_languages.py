@@ -242,3 +242,23 @@ def test_a_public_constant_changes_value_in_each_language() -> None:
     )
     flipped = enum.replace("INCLUDE_SOURCE(true)", "INCLUDE_SOURCE(false)")
     assert "surface.constant" in facts("src/main/java/a/Feature.java", enum, flipped)
+
+
+def test_rust_self_for_the_impl_type_is_not_a_signature_change() -> None:
+    old = (
+        "pub struct Message(Vec<u8>);\n\nimpl Message {\n"
+        "    pub fn binary(bytes: Vec<u8>) -> Message {\n        Message(bytes)\n    }\n}\n"
+    )
+    new = old.replace("-> Message {\n        Message(", "-> Self {\n        Self(")
+    found = facts("src/ws.rs", old, new)
+    assert "surface.signature" not in found and "surface.annotation" not in found, found
+    assert list(found) == ["mechanical.rename"], found
+    other = old.replace("-> Message {", "-> Option<Message> {")
+    assert "surface.signature" in facts("src/ws.rs", old, other)
+    generic = (
+        "pub struct Router<S>(S);\n\nimpl<S> Router<S> {\n"
+        "    pub fn layer(self, n: u8) -> Router<S> {\n        self\n    }\n}\n"
+    )
+    assert "surface.signature" not in facts(
+        "src/router.rs", generic, generic.replace("-> Router<S> {", "-> Self {")
+    )
