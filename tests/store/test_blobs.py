@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.gh.client import Blob
 from app.store import schema
 from app.store.blobs import BlobStore, kept_bytes
-from app.store.db import make_engine, migrate
 
 T0 = 1_800_000_000.0
 
@@ -24,14 +21,6 @@ class Clock:
     def __call__(self) -> float:
         self.now += 1.0  # every call is a later moment: the LRU order is the call order
         return self.now
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def blob(text: str) -> Blob:

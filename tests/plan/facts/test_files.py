@@ -244,7 +244,8 @@ def test_contents_that_disagree_with_the_hunks_fall_back_to_the_hunks(
 
 
 def test_a_change_inside_a_named_tuple_of_tls_settings_reads_its_name_from_whole_files() -> None:
-    """No definition encloses the row: the module-level assignment's name does."""
+    """No definition encloses the row: the module-level assignment's name does (from the whole
+    files), or git's section header (from the hunks, which add strings only)."""
     old = (
         "import functools\n\n"
         "SSL_KEYWORDS = (\n    'key_file',\n    'cert_file',\n    'cert_reqs',\n"

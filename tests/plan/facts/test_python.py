@@ -206,17 +206,6 @@ def test_a_field_annotation_is_code_not_a_hint() -> None:
     assert "mechanical.annotations" not in facts("src/settings.py", old, new)
 
 
-def test_a_tuple_of_tls_settings_is_tls_even_when_only_names_are_added() -> None:
-    """The hunk adds strings only; git's section header names the tuple it is in."""
-    old = (
-        "import functools\n\n"
-        "SSL_KEYWORDS = (\n    'key_file',\n    'cert_file',\n    'cert_reqs',\n"
-        "    'ca_certs',\n    'ssl_version',\n)\n\n\ndef pools():\n    return 1\n"
-    )
-    new = old.replace("    'ssl_version',\n", "    'ssl_version',\n    'assert_hostname',\n")
-    assert "security.tls" in facts("src/poolmanager.py", old, new)
-
-
 def test_a_hunk_inside_a_docstring_is_prose_not_code() -> None:
     """The hunk has no triple quote of its own: git cut it out of a class docstring."""
     doc = "\n".join(
