@@ -227,7 +227,8 @@ def code_facts(
         ]
     structural = bool(facts or new.changed_imports or old.changed_imports or deprecation)
     if not structural and "".join(old.code.split()) == "".join(new.code.split()):
-        return [
+        # The code is the same, but a string can still be a header's name or a shell script.
+        return _string_facts(syntax, apis, set()) or [
             (
                 "mechanical.strings_only",
                 "only string literals change (messages, docstrings); the code is the same",
@@ -263,12 +264,19 @@ def code_facts(
             facts.append((fact, f"{kind} API: {hit}"))
         elif in_around and (hit := patterns.first(around)):
             facts.append((fact, f"{kind}: changes code inside {hit}"))
-    literals = f"{new.strings}\n{old.strings}".strip().encode("utf-8", "surrogateescape")
-    seen = {fact for fact, _ in facts}
+    facts.extend(_string_facts(syntax, apis, {fact for fact, _ in facts}))
+    return facts
+
+
+def _string_facts(syntax: FileSyntax, apis: ApiTable, seen: set[str]) -> list[Fact]:
+    """Facts read from the changed string literals, as data (`apis: ... strings:`)."""
+    text = f"{syntax.new.strings}\n{syntax.old.strings}".strip()
+    literals = text.encode("utf-8", "surrogateescape")
+    facts: list[Fact] = []
     for fact, patterns in apis.strings if literals else ():
         if fact not in seen and (hit := patterns.first(literals)):
             kind = fact.split(".", 1)[1].replace("_", " ")
-            facts.append((fact, f"{kind}: a changed string names {hit}"))
+            facts.append((fact, f"{kind}: a changed string holds {hit}"))
     return facts
 
 

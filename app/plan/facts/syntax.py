@@ -372,11 +372,7 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
     stream = _squashed(without_comments)
     typeless = _typeless(g, annotated, source, comments)
     constants, assigned = _constants(g, constant_matches, rows)
-    strings = b"\n".join(
-        b" ".join((n.text or b"").split())
-        for n in noncode
-        if n.type in g.strings and (n.start_point.row in rows or n.end_point.row in rows)
-    )
+    strings = _changed_strings(g, noncode, source, rows)
     return SideView(
         code=b"\n".join(_rows(code, rows)).decode("utf-8", "surrogateescape"),
         comments=comment_rows.decode("utf-8", "replace"),
@@ -390,6 +386,29 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
         constants=constants,
         strings=strings.decode("utf-8", "replace"),
     )
+
+
+def _changed_strings(
+    g: Grammar, noncode: Sequence[Node], source: bytes, rows: frozenset[int]
+) -> bytes:
+    """The string literals on the changed rows, one a line, in source order: a one-line literal
+    whole (quotes and all), a multi-line one (a template, an embedded script) only its changed
+    lines."""
+    out: list[bytes] = []
+    lines: list[bytes] | None = None
+    for node in noncode:
+        if node.type not in g.strings:
+            continue
+        first, last = node.start_point.row, node.end_point.row
+        if first == last:
+            if first in rows:
+                out.append(b" ".join((node.text or b"").split()))
+            continue
+        inside = [r for r in range(first, last + 1) if r in rows]
+        if inside:
+            lines = source.split(b"\n") if lines is None else lines
+            out.extend(b" ".join(lines[r].split()) for r in inside if r < len(lines))
+    return b"\n".join(out)
 
 
 _CONSTANT_CASE = re.compile(r"^[A-Z][A-Z0-9_]*$")

@@ -271,7 +271,7 @@ def test_security_header_names_in_strings_are_data_facts_not_code() -> None:
     whole, hunks = _both("src/main/java/a/Client.java", old, new)
     for found in (whole, hunks):
         assert "security.auth" in found, found
-        assert "a changed string names" in found["security.auth"]
+        assert "a changed string holds" in found["security.auth"]
     message = new.replace('"Cookie"', '"a Cookie jar is full"')  # prose that mentions a word
     assert (
         "security.auth"

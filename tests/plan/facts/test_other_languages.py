@@ -262,3 +262,20 @@ def test_rust_self_for_the_impl_type_is_not_a_signature_change() -> None:
     assert "surface.signature" not in facts(
         "src/router.rs", generic, generic.replace("-> Router<S> {", "-> Self {")
     )
+
+
+def test_a_shell_script_in_a_go_template_string_is_shell_not_strings_only() -> None:
+    """cobra's fish completion: only the script inside a raw string changes."""
+    script = (
+        "package cobra\n\nfunc fishScript() string {\n\treturn `\nfunction __complete\n"
+        '    set -l args (commandline -opc)\n    set -l requestComp "$args[1] $args[2..-1]"\n'
+        "    eval $requestComp\nend\n`\n}\n"
+    )
+    quoted = script.replace(
+        '"$args[1] $args[2..-1]"', '"$args[1] $(string escape -- $args[2..-1])"'
+    )
+    found = facts("fish_completions.go", script, quoted)
+    assert "security.shell" in found and "mechanical.strings_only" not in found, found
+    usage = script + '\nfunc usage() string {\n\treturn "usage: complete"\n}\n'
+    message = usage.replace('"usage: complete"', '"usage: complete [flags]"')
+    assert list(facts("fish_completions.go", usage, message)) == ["mechanical.strings_only"]
