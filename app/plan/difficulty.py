@@ -8,7 +8,7 @@ regex classifier, kept so `calibrate --model legacy` can print the figures befor
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,7 +16,7 @@ from app.errors import ConfigError
 from app.plan.config import Difficulty, DifficultyConfig
 from app.plan.diff import FileStatus, Hunk
 from app.plan.facts.facts import ApiTable, code_facts, compile_apis, manifest_facts
-from app.plan.facts.files import compare_files
+from app.plan.facts.files import whole_files
 from app.plan.facts.grammar import language_of
 from app.plan.facts.model import Params, score_facts
 from app.plan.facts.syntax import FileSyntax
@@ -155,8 +155,8 @@ class Classifier:
                     why = "no hunks given" if language else f"no parser for .{extension(path)}"
                     note = f"facts: line signals ({why})"
                 else:
-                    syntax, note = _whole_files(change, language)
-                    parsed = code_facts(change.path, language, change.hunks, self.apis, syntax)
+                    parse, note = _whole_files(change, language)
+                    parsed = code_facts(change.path, language, change.hunks, self.apis, parse)
                     if parsed and parsed[0][0].startswith("mechanical."):
                         fired = parsed
                     else:
@@ -267,14 +267,14 @@ class Classifier:
         return fired
 
 
-def _whole_files(change: ChangeView, language: str) -> tuple[FileSyntax | None, str]:
-    """The whole files compared when both are at hand and agree with the hunks, and the note."""
+def _whole_files(change: ChangeView, language: str) -> tuple[Callable[[], FileSyntax] | None, str]:
+    """What parses the whole files when both are at hand and agree with the hunks, and the note."""
     if change.old_text is None or change.new_text is None:
         return None, f"facts: parsed as {language}"
-    syntax = compare_files(language, change.hunks, change.old_text, change.new_text)
-    if syntax is None:
+    parse = whole_files(language, change.hunks, change.old_text, change.new_text)
+    if parse is None:
         return None, f"facts: parsed as {language} (the whole files disagree with the hunks)"
-    return syntax, f"facts: compared whole files as {language}"
+    return parse, f"facts: compared whole files as {language}"
 
 
 def build_classifier(config: DifficultyConfig) -> Classifier:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.plan.diff import Hunk
@@ -180,11 +180,12 @@ def code_facts(
     language: str,
     hunks: Sequence[Hunk],
     apis: ApiTable,
-    syntax: FileSyntax | None = None,
+    whole_files: Callable[[], FileSyntax] | None = None,
 ) -> list[Fact]:
     """The parsed facts of one code file's change (mechanical ones first, alone, if they hold).
 
-    `syntax` is the whole files compared (`files.compare_files`); without it the hunks are parsed.
+    `whole_files` parses the whole files compared (`files.whole_files`), called only when the
+    hunks' text does not settle the change; without it the hunks are parsed.
     """
     if raw_format_only(hunks):
         return [
@@ -203,8 +204,7 @@ def code_facts(
                 "formatting (sorted imports, reordered definitions)",
             )
         ]
-    if syntax is None:
-        syntax = parse_change(language, hunks)
+    syntax = parse_change(language, hunks) if whole_files is None else whole_files()
     old, new = syntax.old, syntax.new
     group = _API_GROUP[language]
     deprecation = _deprecates(new.code, new.comments) and not _deprecates("", old.comments)

@@ -15,7 +15,7 @@ Otherwise `compare_files` returns None and the caller parses the hunks as for a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app.plan.diff import Hunk
 from app.plan.facts.syntax import FileSyntax, side_view
@@ -53,19 +53,33 @@ def changed_rows(
     return frozenset(old_rows), frozenset(new_rows)
 
 
-def compare_files(
+def whole_files(
     language: str, hunks: Sequence[Hunk], old_text: str, new_text: str
-) -> FileSyntax | None:
-    """Both whole files parsed, with the hunks' changed rows; None when they disagree.
+) -> Callable[[], FileSyntax] | None:
+    """What parses both whole files with the hunks' changed rows, or None when they disagree.
 
+    The agreement is checked now (line by line, cheap); the parse waits until it is called, so a
+    change the hunks' text already shows as mechanical never pays for parsing two whole files.
     `old_text` is "" for an added file and `new_text` "" for a deleted one.
     """
     rows = changed_rows(hunks, old_text.split("\n"), new_text.split("\n"))
     if rows is None or not hunks:
         return None
     old_rows, new_rows = rows
-    old = old_text.encode("utf-8", "surrogateescape")
-    new = new_text.encode("utf-8", "surrogateescape")
-    return FileSyntax(
-        language, side_view(language, old, old_rows), side_view(language, new, new_rows)
-    )
+
+    def parse() -> FileSyntax:
+        old = old_text.encode("utf-8", "surrogateescape")
+        new = new_text.encode("utf-8", "surrogateescape")
+        return FileSyntax(
+            language, side_view(language, old, old_rows), side_view(language, new, new_rows)
+        )
+
+    return parse
+
+
+def compare_files(
+    language: str, hunks: Sequence[Hunk], old_text: str, new_text: str
+) -> FileSyntax | None:
+    """Both whole files parsed, with the hunks' changed rows; None when they disagree."""
+    parse = whole_files(language, hunks, old_text, new_text)
+    return None if parse is None else parse()

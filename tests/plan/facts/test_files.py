@@ -21,7 +21,7 @@ def _both(path: str, old: str, new: str) -> tuple[dict[str, str], dict[str, str]
     assert language is not None
     syntax = compare_files(language, file.hunks, old, new)
     assert syntax is not None, "the files agree with their own diff"
-    whole = dict(code_facts(path, language, file.hunks, APIS, syntax))
+    whole = dict(code_facts(path, language, file.hunks, APIS, lambda: syntax))
     return whole, dict(code_facts(path, language, file.hunks, APIS))
 
 
