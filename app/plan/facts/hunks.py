@@ -17,8 +17,8 @@ from operator import sub
 from app.plan.diff import Hunk
 
 TRAILING_COMMA = re.compile(rb",(?=[)\]}])")
-PARENS = re.compile(rb"[()]")  # formatters add and drop redundant parentheses
-_QUOTES = bytes.maketrans(b"'", b'"')
+QUOTES = bytes.maketrans(b"'", b'"')  # one quote style
+SPACE = b" \t\n\r\x0b\x0c"  # the bytes bytes.split() splits at
 _OLD = " -"  # the diff kinds of the old side's rows (context and removed)
 _NEW = " +"
 _REMOVED = re.compile("-")
@@ -176,11 +176,20 @@ def sides(
     )
 
 
+def squashed(text: bytes) -> bytes:
+    """The text without whitespace or line continuations, in one quote style: as
+    b"".join(text.replace(b"\\\n", b"").split()).replace(b"'", b'"'), since deleting the bytes
+    bytes.split() splits at joins what it would split."""
+    return text.replace(b"\\\n", b"").translate(QUOTES, SPACE)
+
+
+def unpunctuated(stream: bytes) -> bytes:
+    """A squashed stream without trailing commas or parentheses, which formatters add and drop."""
+    return TRAILING_COMMA.sub(b"", stream).translate(None, b"()")
+
+
 def _squash(lines: Sequence[str]) -> bytes:
-    joined = "\n".join(lines).replace("\\\n", "").encode("utf-8", "surrogateescape")
-    # as b"".join(joined.split()).replace(b"'", b'"'): bytes.split() splits at these six bytes
-    stream = joined.translate(_QUOTES, b" \t\n\r\x0b\x0c")
-    return TRAILING_COMMA.sub(b"", stream).translate(None, b"()")  # as PARENS.sub(b"", ...)
+    return unpunctuated(squashed("\n".join(lines).encode("utf-8", "surrogateescape")))
 
 
 def _changed(hunks: Sequence[Hunk]) -> tuple[list[str], list[str]]:
@@ -203,8 +212,7 @@ def _squash_each(lines: list[str]) -> list[bytes]:
     text = "\0".join(lines)
     if text.count("\0") != len(lines) - 1:
         return [_squash([line]).rstrip(b",") for line in lines]
-    stream = text.encode("utf-8", "surrogateescape").translate(_QUOTES, b" \t\n\r\x0b\x0c")
-    stream = TRAILING_COMMA.sub(b"", stream).translate(None, b"()")
+    stream = unpunctuated(squashed(text.encode("utf-8", "surrogateescape")))
     return [part.rstrip(b",") for part in stream.split(b"\0")]
 
 

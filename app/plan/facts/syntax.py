@@ -17,7 +17,15 @@ from tree_sitter import Node, QueryCursor
 
 from app.plan.diff import Hunk
 from app.plan.facts.grammar import TYPING_MODULES, Grammar, grammar, parser
-from app.plan.facts.hunks import FRAGMENT, TRAILING_COMMA, sides
+from app.plan.facts.hunks import (
+    FRAGMENT,
+    QUOTES,
+    SPACE,
+    TRAILING_COMMA,
+    sides,
+    squashed,
+    unpunctuated,
+)
 
 _MAX_SIGNATURE = 300  # characters of a definition's header kept for display
 _HEADER_ENDS_AT_BODY = ("function", "method", "constructor", "class", "impl")
@@ -35,8 +43,6 @@ _SCOPES = frozenset(
 _LOCAL_SCOPES = frozenset({"function_definition", "function_declaration", "function_item"})
 _SPACES = bytes(10 if b == 10 else 32 for b in range(256))  # every byte but "\n" -> " "
 _WORD = re.compile(r"\w+|[^\w\s]")
-_QUOTES = bytes.maketrans(b"'", b'"')
-_ASCII_SPACE = b" \t\n\r\x0b\x0c"  # the bytes bytes.split() splits at
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +153,7 @@ def _definitions(
         # a changed row within the header's rows: the first at or after its start row
         touched = at < len(ordered) and ordered[at] <= end_row
         # as b"".join(header.split()).replace(b"'", b'"'), in one pass
-        key = TRAILING_COMMA.sub(b"", header.translate(_QUOTES, _ASCII_SPACE))
+        key = TRAILING_COMMA.sub(b"", header.translate(QUOTES, SPACE))
         if g.name == "go":
             key = key.replace(b"interface{}", b"any")  # the same type since Go 1.18
         elif g.name == "python":
@@ -324,7 +330,8 @@ def _package(language: str, text: str) -> str | None:
     return text.split(".")[0]
 
 
-def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
+def side_view(language: str, source: bytes, rows: frozenset[int]) -> SideView:
+    """One side parsed as given (a whole file, or a side rebuilt from hunks), `rows` changed."""
     g = grammar(language)
     tree = parser(language).parse(source)
     scan = g.scan
@@ -369,7 +376,6 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
     )
     # The whole side, context included: a trailing comma's closer may sit on a context row.
     definitions, enclosing = _definitions(g, defined, source, rows)
-    stream = _squashed(without_comments)
     typeless = _typeless(g, annotated, source, comments)
     constants, assigned = _constants(g, constant_matches, rows)
     strings = _changed_strings(g, noncode, source, rows)
@@ -380,7 +386,7 @@ def _side(language: str, source: bytes, rows: frozenset[int]) -> SideView:
         enclosing=enclosing | assigned,
         imports=frozenset(imports),
         changed_imports=frozenset(changed_imports),
-        stream=_normal(stream),
+        stream=unpunctuated(squashed(without_comments)),
         errors=tree.root_node.has_error,
         typeless=typeless,
         constants=constants,
@@ -464,16 +470,6 @@ def _public_constant(language: str, name: str, value: Node, match: dict[str, lis
     return True  # a Java enum constant: as public as its enum
 
 
-def _normal(stream: bytes) -> bytes:
-    return TRAILING_COMMA.sub(b"", stream).translate(None, b"()")  # as PARENS.sub(b"", ...)
-
-
-def _squashed(text: bytes) -> bytes:
-    """As b"".join(text.replace(b"\\\n", b"").split()).replace(b"'", b'"'): bytes.split()
-    splits at these six bytes, so deleting them joins what it would split."""
-    return text.replace(b"\\\n", b"").translate(_QUOTES, _ASCII_SPACE)
-
-
 def _typeless(
     g: Grammar, found: dict[str, list[Node]], source: bytes, comments: Sequence[Node]
 ) -> bytes | None:
@@ -496,9 +492,9 @@ def _typeless(
     modules = {m.parent.id for m in found.get("m", []) if m.parent and m.text in TYPING_MODULES}
     nodes.extend(n for n in found.get("imp", []) if n.id in modules)
     text = _blank(source, nodes)
-    stream = _squashed(text)
+    stream = squashed(text)
     # Hints the parser could not place (a hunk cut inside a docstring) still read one way.
-    return _normal(python_types(stream, unquote=False) if g.name == "python" else stream)
+    return unpunctuated(python_types(stream, unquote=False) if g.name == "python" else stream)
 
 
 def _in_function_or_module(node: Node) -> bool:
@@ -523,7 +519,7 @@ def parse_change(language: str, hunks: Sequence[Hunk]) -> FileSyntax:
         if head.count("@@") >= 2
     )
     return FileSyntax(
-        language, _side(language, old, old_rows), _side(language, new, new_rows), headings
+        language, side_view(language, old, old_rows), side_view(language, new, new_rows), headings
     )
 
 
@@ -539,8 +535,3 @@ def single_rename(old: str, new: str) -> tuple[str, str] | None:
     if not (before.isidentifier() and after.isidentifier()):
         return None
     return before, after
-
-
-def side_view(language: str, source: bytes, rows: frozenset[int]) -> SideView:
-    """One side parsed as given (a whole file, or a side rebuilt from hunks), `rows` changed."""
-    return _side(language, source, rows)
