@@ -70,18 +70,15 @@ class Grammar:
     language: Language
     comments: frozenset[str]  # node types that are comments (never read as code)
     strings: frozenset[str]  # node types that are string literals (never read as code)
-    definitions: Query  # captures @def (the definition) and @name
-    imports: Query  # captures @import (the imported module's node)
-    noncode: Query  # captures @x for every comment and string node
     public: Callable[[str, Node], bool]
-    constants: Query | None = None  # captures @name and @value of constants (and @item, @field)
-    annotations: Query | None = None  # captures @t for type annotations that do not run, and
-    # @m/@imp for imports of typing modules (Python, TypeScript): what a type-hint codemod edits
-    # All of the above in one query, in the order noncode, imports, definitions, constants,
-    # annotations, so one walk of a tree finds everything; `scan_ends[i]` is the first pattern
-    # index past part i.
-    scan: Query | None = None
-    scan_ends: tuple[int, ...] = ()
+    # One query holding, in this order: @x for every comment and string node; @import for the
+    # imported module's node; @def and @name for definitions; @name and @value (and @item,
+    # @field) for constants; @t, @a, @m and @imp for type annotations that do not run. One walk
+    # of a tree finds everything; `scan_ends[i]` is the first pattern index past part i.
+    scan: Query
+    scan_ends: tuple[int, ...]
+    reads_constants: bool  # the language has a constants part
+    reads_annotations: bool  # ... an annotations part (what a type-hint codemod edits)
 
 
 _SPECS: dict[str, tuple[Callable[[], object], frozenset[str], frozenset[str], str, str]] = {
@@ -288,14 +285,11 @@ def grammar(name: str) -> Grammar:
         language=language,
         comments=comments,
         strings=strings,
-        definitions=Query(language, definitions),
-        imports=Query(language, imports),
-        noncode=Query(language, noncode),
         public=_PUBLIC[name],
-        annotations=None if annotations is None else Query(language, annotations),
-        constants=None if constants is None else Query(language, constants),
         scan=Query(language, "\n".join(parts)),
         scan_ends=ends,
+        reads_constants=constants is not None,
+        reads_annotations=annotations is not None,
     )
 
 

@@ -334,9 +334,6 @@ def side_view(language: str, source: bytes, rows: frozenset[int]) -> SideView:
     """One side parsed as given (a whole file, or a side rebuilt from hunks), `rows` changed."""
     g = grammar(language)
     tree = parser(language).parse(source)
-    scan = g.scan
-    if scan is None:  # pragma: no cover - grammar() always builds it
-        raise RuntimeError(f"the {g.name} grammar has no scan query")
     # One walk of the tree for everything the side reads; a match's pattern index says which
     # of the grammar's queries it belongs to.
     ends = g.scan_ends
@@ -345,7 +342,7 @@ def side_view(language: str, source: bytes, rows: frozenset[int]) -> SideView:
     defined: list[tuple[Node, Node]] = []
     constant_matches: list[dict[str, list[Node]]] = []
     annotated: dict[str, list[Node]] = {}
-    for index, match in QueryCursor(scan).matches(tree.root_node):
+    for index, match in QueryCursor(g.scan).matches(tree.root_node):
         if index < ends[0]:
             found.extend(match["x"])
         elif index < ends[1]:
@@ -432,7 +429,7 @@ def _constants(
     capitalised name; Java, a public or protected static final field, or an enum constant's
     arguments; Rust, a `pub` const or static. Version numbers are left to the version facts.
     """
-    if g.constants is None:
+    if not g.reads_constants:
         return {}, frozenset()
     found: dict[str, str] = {}
     assigned: set[str] = set()
@@ -476,7 +473,7 @@ def _typeless(
     """The side's token stream without comments and type annotations, or None when the
     language has no annotations that leave the running code alone. `found` holds the nodes the
     annotations query captured, by capture name."""
-    if g.annotations is None:
+    if not g.reads_annotations:
         return None
     nodes = list(comments)
     for node in found.get("t", []):
