@@ -10,7 +10,8 @@ formatter run is a whole-file token stream unchanged.
 
 The contents are trusted only as far as they agree with the diff: every hunk's old lines must be
 the old file's lines at its source start, and its new lines the new file's at its target start.
-Otherwise `compare_files` returns None and the caller parses the hunks as for a bare diff.
+Otherwise `whole_files` (and `compare_files`) return None and the caller parses the hunks as for a
+bare diff.
 """
 
 from __future__ import annotations
