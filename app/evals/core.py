@@ -33,8 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.errors import EvalError, TieredReviewError
 from app.plan.config import Config, Rule
+from app.plan.contract import Category
 from app.plan.diff import Side, parse_diff
-from app.review.findings import Category, Finding
+from app.review.findings import Finding
 
 CASE_FILE = "case.yaml"
 DIFF_FILE = "change.diff"

@@ -11,13 +11,15 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from typing import Any
+from typing import Any, Literal, get_args
 
 REVIEW_TOOL_NAME = "submit_review"
 REVIEW_TOOL_DESCRIPTION = "Submit the review: the findings and the summary."
-SIDES = ("RIGHT", "LEFT")
-SEVERITIES = ("critical", "major", "minor", "nit")  # app.review.findings.Severity, in order
-CATEGORIES = (  # app.review.findings.Category, in order
+# The answer's closed vocabularies, as types for the validation (app.review.findings) and as
+# tuples for the schema: one list of each.
+SideName = Literal["RIGHT", "LEFT"]
+Severity = Literal["critical", "major", "minor", "nit"]  # in order, most severe first
+Category = Literal[
     "bug",
     "security",
     "performance",
@@ -27,7 +29,10 @@ CATEGORIES = (  # app.review.findings.Category, in order
     "maintainability",
     "tests",
     "docs",
-)
+]
+SIDES: tuple[str, ...] = get_args(SideName)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+CATEGORIES: tuple[str, ...] = get_args(Category)
 
 
 def output_schema() -> dict[str, Any]:

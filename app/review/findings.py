@@ -6,28 +6,14 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import OutputError
 from app.plan.chunks import Chunk
-from app.plan.contract import output_schema
+from app.plan.contract import Category, Severity, SideName, output_schema
 from app.review.salvage import NoJSONError, salvage_json
-
-Severity = Literal["critical", "major", "minor", "nit"]
-Category = Literal[
-    "bug",
-    "security",
-    "performance",
-    "concurrency",
-    "api",
-    "config",
-    "maintainability",
-    "tests",
-    "docs",
-]
-SideName = Literal["RIGHT", "LEFT"]
 
 
 class FindingOut(BaseModel):

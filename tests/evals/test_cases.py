@@ -11,9 +11,9 @@ import yaml
 
 from app.evals.command import bundled_cases
 from app.evals.core import CASE_FILE, DIFF_FILE, TOLERANCE, Kind, load_cases
+from app.plan.contract import Category
 from app.plan.diff import FileDiff, parse_diff
 from app.plan.planner import build_plan
-from app.review.findings import Category
 from tests.conftest import ROOT, InputsFactory
 
 CASES_DIR = ROOT / "app" / "data" / "evals"
